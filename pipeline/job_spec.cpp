@@ -1,0 +1,187 @@
+#include "pipeline/job_spec.hpp"
+
+#include <filesystem>
+
+#include "models/errors.hpp"
+#include "raster/source.hpp"
+
+namespace qinling::pipeline {
+namespace fs = std::filesystem;
+
+std::string resolve_path(const std::string& base, const std::string& p) {
+  if (p.empty() || p.rfind("/vsi", 0) == 0 || p.find(':') != std::string::npos) return p;
+  fs::path path(p);
+  if (path.is_relative()) path = fs::path(base) / path;
+  return path.lexically_normal().string();
+}
+
+namespace {
+
+void parse_bands(const YAML::Node& node, const std::string& key_path, const std::string& base, InputSpec& in,
+                 Diagnostics& diag) {
+  if (!node.IsMap()) {
+    diag.error(node, key_path, "expected a mapping of band name to band number or file, e.g. {red: 4, nir: 5}");
+    return;
+  }
+  for (const auto& kv : node) {
+    BandSpec b;
+    b.name = kv.first.as<std::string>();
+    b.line = line_of(kv.first);
+    const std::string kp = key_path + "." + b.name;
+    const YAML::Node& v = kv.second;
+    if (v.IsScalar()) {
+      int index = 0;
+      if (YAML::convert<int>::decode(v, index)) {
+        if (in.path.empty()) diag.error(v, kp, "a band number needs the input's `path`; or give a file name");
+        if (index < 1) diag.error(v, kp, "band numbers start at 1");
+        b.path = in.path;
+        b.band = index;
+      } else {
+        b.path = resolve_path(base, v.as<std::string>());
+      }
+    } else if (v.IsMap()) {
+      MapReader r(v, kp, diag);
+      std::string p;
+      if (r.get("path", p, false)) b.path = resolve_path(base, p);
+      else b.path = in.path;
+      r.get("band", b.band, false);
+      r.finish();
+      if (b.path.empty()) diag.error(v, kp, "needs a `path` (or the input's `path`)");
+    } else {
+      diag.error(v, kp, "expected a band number, a file name or {path, band}");
+      continue;
+    }
+    in.bands.push_back(std::move(b));
+  }
+}
+
+void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job, Diagnostics& diag) {
+  if (!node.IsMap()) {
+    diag.error(node, "inputs", "expected a mapping of input name to {path, bands}");
+    return;
+  }
+  for (const auto& kv : node) {
+    InputSpec in;
+    in.name = kv.first.as<std::string>();
+    in.line = line_of(kv.first);
+    const std::string kp = "inputs." + in.name;
+    MapReader r(kv.second, kp, diag);
+    std::string p;
+    if (r.get("path", p, false)) in.path = resolve_path(base, p);
+    r.get("resampling", in.resampling, false);
+    const auto& methods = raster::resampling_methods();
+    if (std::find(methods.begin(), methods.end(), in.resampling) == methods.end())
+      diag.error(r.node()["resampling"], kp + ".resampling", "unknown method '" + in.resampling + "'");
+    const YAML::Node bands = r.take("bands");
+    if (bands.IsDefined()) parse_bands(bands, kp + ".bands", base, in, diag);
+    else if (in.path.empty() && r.ok()) diag.error(kv.second, kp, "needs a `path` or `bands`");
+    r.finish();
+    job.inputs.push_back(std::move(in));
+  }
+}
+
+void parse_grid(const YAML::Node& node, JobSpec& job, Diagnostics& diag) {
+  MapReader r(node, "grid", diag);
+  GridSpec g;
+  g.line = line_of(node);
+  r.get("crs", g.crs, false);
+  r.get("resolution", g.resolution, false);
+  if (r.has("resolution") && !(g.resolution > 0)) diag.error(r.node()["resolution"], "grid.resolution", "must be > 0");
+  const YAML::Node e = r.take("extent");
+  if (e.IsDefined()) {
+    try {
+      const auto v = e.as<std::vector<double>>();
+      if (v.size() != 4 || !(v[0] < v[2]) || !(v[1] < v[3])) throw YAML::Exception(e.Mark(), "");
+      g.extent = raster::BBox{v[0], v[1], v[2], v[3]};
+    } catch (const YAML::Exception&) {
+      diag.error(e, "grid.extent", "expected [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax");
+    }
+  }
+  r.finish();
+  job.grid = g;
+}
+
+void parse_steps(const YAML::Node& node, JobSpec& job, Diagnostics& diag) {
+  if (!node.IsSequence()) {
+    diag.error(node, "steps", "expected a list of steps, e.g. - {id: ndvi, kind: index.ndvi, input: scene}");
+    return;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node s = node[i];
+    StepSpec st;
+    st.node = s;
+    st.line = line_of(s);
+    const std::string kp = "steps[" + std::to_string(i) + "]";
+    if (!s.IsMap()) {
+      diag.error(s, kp, "expected {id, kind, ...}");
+      continue;
+    }
+    try {
+      if (s["id"]) st.id = s["id"].as<std::string>();
+      if (s["kind"]) st.kind = s["kind"].as<std::string>();
+    } catch (const YAML::Exception&) {
+      diag.error(s, kp, "`id` and `kind` must be strings");
+    }
+    if (st.id.empty()) diag.error(s, kp + ".id", "is required");
+    if (st.kind.empty()) diag.error(s, kp + ".kind", "is required (see `qinling steps`)");
+    job.steps.push_back(std::move(st));
+  }
+}
+
+void parse_outputs(const YAML::Node& node, JobSpec& job, Diagnostics& diag) {
+  if (!node.IsSequence()) {
+    diag.error(node, "outputs", "expected a list, e.g. - {from: ndvi, path: ndvi.tif, format: cog}");
+    return;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string kp = "outputs[" + std::to_string(i) + "]";
+    MapReader r(node[i], kp, diag);
+    OutputSpec o;
+    o.line = line_of(node[i]);
+    r.get("from", o.from, true);
+    r.get("path", o.path, true);
+    r.get("format", o.format, false);
+    if (o.format != "cog" && o.format != "gtiff")
+      diag.error(r.node()["format"], kp + ".format", "unknown format '" + o.format + "' (use cog or gtiff)");
+    const YAML::Node opts = r.take("options");
+    if (opts.IsDefined()) {
+      if (!opts.IsMap()) diag.error(opts, kp + ".options", "expected GDAL creation options, e.g. {COMPRESS: DEFLATE}");
+      else
+        for (const auto& kv : opts) o.options[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    }
+    r.finish();
+    job.outputs.push_back(std::move(o));
+  }
+}
+
+}  // namespace
+
+JobSpec parse_job(const std::string& file, Diagnostics& diag) {
+  JobSpec job;
+  job.file = fs::absolute(file).lexically_normal().string();
+  job.base_dir = fs::path(job.file).parent_path().string();
+  if (!fs::exists(job.file)) throw ConfigError(file + ": no such job file");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(job.file);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file + ": cannot read the job: " + e.what());
+  }
+  MapReader r(root, "", diag);
+  if (!r.ok()) return job;
+  r.get("job", job.name, true);
+  r.get("memory_mb", job.memory_mb, false);
+  if (job.memory_mb < 16) diag.error(root["memory_mb"], "memory_mb", "must be at least 16");
+  if (const YAML::Node g = r.take("grid"); g.IsDefined()) parse_grid(g, job, diag);
+  if (const YAML::Node n = r.take("inputs"); n.IsDefined()) parse_inputs(n, job.base_dir, job, diag);
+  else diag.error(root, "inputs", "is required");
+  if (const YAML::Node n = r.take("steps"); n.IsDefined()) parse_steps(n, job, diag);
+  if (const YAML::Node n = r.take("outputs"); n.IsDefined()) parse_outputs(n, job, diag);
+  else diag.error(root, "outputs", "is required");
+  r.finish();
+  return job;
+}
+
+}  // namespace qinling::pipeline

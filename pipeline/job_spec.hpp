@@ -1,0 +1,70 @@
+// The job file as typed data: inputs, steps, outputs and the analysis grid, parsed from YAML
+// with every unknown key, wrong type and missing field reported at once (file:line).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "pipeline/diagnostics.hpp"
+#include "raster/grid.hpp"
+#include "raster/writer.hpp"
+
+namespace qinling::pipeline {
+
+// A named band of an input: `red: 4` (band of the input's `path`) or `red: B4.tif` (a file).
+struct BandSpec {
+  std::string name;
+  std::string path;  // absolute
+  int band = 1;
+  int line = 0;
+};
+
+struct InputSpec {
+  std::string name;
+  std::string path;  // absolute; empty when every band names its own file
+  std::vector<BandSpec> bands;  // empty: all bands of `path`, named b1, b2, … (resolved when planning)
+  std::string resampling = "bilinear";
+  int line = 0;
+};
+
+struct StepSpec {
+  std::string id, kind;
+  YAML::Node node;  // the whole step mapping; the step binds its own options from it
+  int line = 0;
+};
+
+struct OutputSpec {
+  std::string from, path, format = "cog";  // path as written in the job (resolved when planning)
+  raster::CreationOptions options;
+  int line = 0;
+};
+
+struct GridSpec {
+  std::string crs;  // empty: the first input's
+  double resolution = 0;  // 0: the first input's
+  std::optional<raster::BBox> extent;
+  int line = 0;
+};
+
+struct JobSpec {
+  std::string file;      // absolute path of the job file
+  std::string base_dir;  // folder relative paths are resolved against
+  std::string name;
+  std::optional<GridSpec> grid;
+  std::vector<InputSpec> inputs;
+  std::vector<StepSpec> steps;
+  std::vector<OutputSpec> outputs;
+  int memory_mb = 512;
+};
+
+// Parses `file`; problems go to `diag` (the caller decides when to throw). Throws ConfigError
+// only when the file cannot be read or is not YAML at all.
+JobSpec parse_job(const std::string& file, Diagnostics& diag);
+
+// Resolves `p` against `base` unless it is absolute or a GDAL virtual path (/vsi…, NETCDF:…).
+std::string resolve_path(const std::string& base, const std::string& p);
+
+}  // namespace qinling::pipeline

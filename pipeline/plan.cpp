@@ -1,0 +1,187 @@
+#include "pipeline/plan.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "models/errors.hpp"
+
+namespace qinling::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string canonical_or_normal(const std::string& p) {
+  std::error_code ec;
+  auto c = fs::weakly_canonical(p, ec);
+  return ec ? fs::path(p).lexically_normal().string() : c.string();
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// Opens every referenced file once; fills per-input band names and band sources.
+void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
+  for (auto& in : plan.job.inputs) {
+    std::vector<std::pair<std::string, int>> files;  // path, line
+    if (!in.path.empty()) files.emplace_back(in.path, in.line);
+    for (const auto& b : in.bands)
+      if (b.path != in.path) files.emplace_back(b.path, b.line);
+    bool all_ok = true;
+    for (const auto& [path, line] : files) {
+      if (plan.files.count(path)) continue;
+      try {
+        plan.files[path] = raster::describe_raster(path);
+        plan.file_resampling[path] = in.resampling;
+      } catch (const Error& e) {
+        diag.error(line, "inputs." + in.name, e.what());
+        all_ok = false;
+      }
+    }
+    std::vector<std::string>& names = ctx.input_bands[in.name];
+    if (in.bands.empty() && all_ok && !in.path.empty()) {
+      for (int b = 1; b <= plan.files.at(in.path).bands; ++b) in.bands.push_back({"b" + std::to_string(b), in.path, b, in.line});
+    }
+    for (const auto& b : in.bands) {
+      names.push_back(b.name);
+      plan.band_sources[band_key(in.name, b.name)] = {b.path, b.band};
+      auto f = plan.files.find(b.path);
+      if (f != plan.files.end() && b.band > f->second.bands)
+        diag.error(b.line, "inputs." + in.name + ".bands." + b.name,
+                   "band " + std::to_string(b.band) + " does not exist: " + b.path + " has " +
+                       std::to_string(f->second.bands) + " band(s)");
+    }
+  }
+}
+
+void build_steps(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
+  const auto& registry = builtin_steps();
+  std::set<std::string> ids;
+  for (const auto& s : plan.job.steps) {
+    if (s.id.empty()) continue;
+    if (ctx.is_input(s.id)) diag.error(s.line, "steps." + s.id, "id '" + s.id + "' is also an input name");
+    if (!ids.insert(s.id).second) diag.error(s.line, "steps." + s.id, "duplicate step id '" + s.id + "'");
+    ctx.step_ids.push_back(s.id);
+  }
+  for (size_t i = 0; i < plan.job.steps.size(); ++i) {
+    const StepSpec& spec = plan.job.steps[i];
+    const std::string kp = "steps[" + std::to_string(i) + "]";
+    if (spec.kind.empty() || spec.id.empty()) continue;
+    const StepKind* kind = registry.find(spec.kind);
+    if (kind == nullptr) {
+      diag.error(spec.node["kind"], kp + ".kind",
+                 "unknown step kind '" + spec.kind + "' (known: " + join(registry.names()) + "; see `qinling steps`)");
+      continue;
+    }
+    std::unique_ptr<Step> step = kind->make();
+    step->id = spec.id;
+    MapReader reader(spec.node, kp, diag);
+    reader.take("id");
+    reader.take("kind");
+    OptionBinder binder(&reader);
+    step->declare(binder);
+    reader.finish();
+    step->validate(ctx, diag, spec.line, kp);
+    plan.steps.push_back(std::move(step));
+  }
+}
+
+// Orders steps so each comes after what it reads; reports cycles by name.
+void order_steps(Plan& plan, Diagnostics& diag) {
+  std::map<std::string, Step*> by_id;
+  for (auto& s : plan.steps) by_id[s->id] = s.get();
+  std::vector<std::unique_ptr<Step>> ordered;
+  std::set<std::string> done;
+  std::vector<std::unique_ptr<Step>> pending = std::move(plan.steps);
+  while (!pending.empty()) {
+    bool progressed = false;
+    for (auto it = pending.begin(); it != pending.end();) {
+      bool ready = true;
+      for (const auto& k : (*it)->needs())
+        if (by_id.count(k) && !done.count(k)) ready = false;
+      if (ready) {
+        done.insert((*it)->id);
+        ordered.push_back(std::move(*it));
+        it = pending.erase(it);
+        progressed = true;
+      } else {
+        ++it;
+      }
+    }
+    if (!progressed) {
+      std::vector<std::string> cyc;
+      for (const auto& s : pending) cyc.push_back(s->id);
+      diag.error("steps form a cycle (each waits for another): " + join(cyc));
+      break;
+    }
+  }
+  plan.steps = std::move(ordered);
+}
+
+void plan_outputs(Plan& plan, Diagnostics& diag, const RunOptions& options) {
+  const std::string base = options.out_dir.empty() ? plan.job.base_dir : fs::absolute(options.out_dir).string();
+  std::set<std::string> inputs, seen;
+  for (const auto& [path, info] : plan.files) inputs.insert(canonical_or_normal(path));
+  for (size_t i = 0; i < plan.job.outputs.size(); ++i) {
+    const OutputSpec& o = plan.job.outputs[i];
+    const std::string kp = "outputs[" + std::to_string(i) + "]";
+    if (o.from.empty() || o.path.empty()) continue;
+    const bool known = std::any_of(plan.steps.begin(), plan.steps.end(), [&](const auto& s) { return s->id == o.from; });
+    if (!known) diag.error(o.line, kp + ".from", "'" + o.from + "' is not a step id");
+    PlannedOutput p{o.from, resolve_path(base, o.path), o.format, o.options};
+    const std::string canon = canonical_or_normal(p.path);
+    if (inputs.count(canon)) diag.error(o.line, kp + ".path", p.path + " is an input of this job; it would be overwritten");
+    if (!seen.insert(canon).second) diag.error(o.line, kp + ".path", p.path + " is written by two outputs");
+    plan.outputs.push_back(std::move(p));
+  }
+}
+
+void plan_grid(Plan& plan, Diagnostics& diag) {
+  if (plan.job.inputs.empty() || plan.files.empty()) return;
+  const auto& first = plan.job.inputs.front();
+  const std::string first_file = first.path.empty() ? first.bands.front().path : first.path;
+  raster::Grid base = plan.files.at(first_file).grid;
+  if (!plan.job.grid) {
+    plan.grid = base;
+    return;
+  }
+  const GridSpec& g = *plan.job.grid;
+  try {
+    std::string wkt = base.crs_wkt;
+    if (!g.crs.empty()) {
+      wkt = raster::crs_to_wkt(g.crs);
+      if (!raster::same_crs(wkt, base.crs_wkt)) base = raster::reproject_grid(base, wkt);
+    }
+    const double res = g.resolution > 0 ? g.resolution : base.resolution_x();
+    const raster::BBox extent = g.extent ? *g.extent : base.bounds();
+    plan.grid = raster::Grid::from_extent(extent, res, wkt);
+    if (std::int64_t(plan.grid.width) * plan.grid.height > (std::int64_t(1) << 40))
+      diag.error(g.line, "grid", "the grid is absurdly large; check resolution and extent units");
+  } catch (const Error& e) {
+    diag.error(g.line, "grid", e.what());
+  }
+}
+
+}  // namespace
+
+Plan make_plan(const std::string& job_file, const RunOptions& options) {
+  Diagnostics diag(job_file);
+  Plan plan;
+  plan.job = parse_job(job_file, diag);
+  plan.memory_mb = options.memory_mb > 0 ? options.memory_mb : plan.job.memory_mb;
+  ValidationContext ctx;
+  resolve_inputs(plan, diag, ctx);
+  build_steps(plan, diag, ctx);
+  if (plan.steps.empty() && diag.empty()) diag.error("the job has no steps; add one under `steps:`");
+  order_steps(plan, diag);
+  plan_outputs(plan, diag, options);
+  if (plan.outputs.empty() && diag.empty()) diag.error("the job has no outputs; add one under `outputs:`");
+  plan_grid(plan, diag);
+  diag.throw_if_any();
+  return plan;
+}
+
+}  // namespace qinling::pipeline

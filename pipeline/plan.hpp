@@ -1,0 +1,45 @@
+// From a parsed job to an executable plan: steps built and validated, names resolved, the
+// dependency graph ordered (cycles rejected), files opened once, the analysis grid fixed.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/job_spec.hpp"
+#include "pipeline/step.hpp"
+#include "raster/grid.hpp"
+#include "raster/source.hpp"
+
+namespace qinling::pipeline {
+
+struct RunOptions {
+  std::string out_dir;  // empty: outputs relative to the job file
+  int threads = 0;      // 0: all cores
+  int memory_mb = 0;    // 0: the job's memory_mb
+};
+
+struct PlannedOutput {
+  std::string step_id;
+  std::string path;  // absolute
+  std::string format;
+  raster::CreationOptions options;
+};
+
+struct Plan {
+  JobSpec job;
+  raster::Grid grid;
+  std::vector<std::unique_ptr<Step>> steps;  // in dependency order
+  std::map<std::string, raster::BandSource> band_sources;  // "input.band" → file and band
+  std::map<std::string, std::string> file_resampling;      // file → resampling used to warp it
+  std::map<std::string, raster::RasterInfo> files;
+  std::vector<PlannedOutput> outputs;
+  int memory_mb = 512;
+};
+
+// Validates everything it can without reading pixels and returns the plan. Throws ConfigError
+// listing every problem at once, or InputError for a file that exists but cannot be opened.
+Plan make_plan(const std::string& job_file, const RunOptions& options);
+
+}  // namespace qinling::pipeline

@@ -1,0 +1,164 @@
+#include "pipeline/runner.hpp"
+
+#include <cpl_conv.h>
+#include <spdlog/spdlog.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_pipeline.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include "models/errors.hpp"
+#include "raster/source.hpp"
+#include "raster/writer.hpp"
+
+namespace qinling::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The values of one window: every needed input band and step result, as float32 with NaN nodata.
+struct WindowValues {
+  raster::Window window;
+  std::map<std::string, std::vector<float>> values;
+};
+
+// The steps and input bands the outputs actually need, in dependency order.
+struct Needed {
+  std::vector<const Step*> steps;
+  std::vector<std::string> input_keys;
+};
+
+Needed find_needed(const Plan& plan) {
+  std::set<std::string> want;
+  for (const auto& o : plan.outputs) want.insert(o.step_id);
+  // Walk backwards through the dependency order so every dependency is marked before it is visited.
+  for (auto it = plan.steps.rbegin(); it != plan.steps.rend(); ++it)
+    if (want.count((*it)->id))
+      for (const auto& k : (*it)->needs()) want.insert(k);
+  Needed n;
+  for (const auto& s : plan.steps) {
+    if (want.count(s->id)) n.steps.push_back(s.get());
+    else spdlog::warn("step '{}' is not used by any output; skipped", s->id);
+  }
+  for (const auto& k : want)
+    if (plan.band_sources.count(k)) n.input_keys.push_back(k);
+  return n;
+}
+
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void compute_window(WindowValues& wv, const Needed& needed, const Plan& plan, raster::GridReader& reader) {
+  const std::size_t n = std::size_t(wv.window.pixels());
+  for (const auto& key : needed.input_keys) {
+    auto& buf = wv.values[key];
+    buf.resize(n);
+    reader.read(plan.band_sources.at(key), wv.window, buf.data());
+  }
+  std::vector<const float*> in;
+  for (const Step* s : needed.steps) {
+    in.clear();
+    for (const auto& k : s->needs()) in.push_back(wv.values.at(k).data());
+    auto& out = wv.values[s->id];
+    out.resize(n);
+    s->compute(in, out.data(), n);
+  }
+}
+
+}  // namespace
+
+RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int threads = resolve_threads(options.threads);
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
+  const std::int64_t budget = std::int64_t(plan.memory_mb) << 20;
+  // GDAL's block cache is part of the budget, not on top of it.
+  if (CPLGetConfigOption("GDAL_CACHEMAX", nullptr) == nullptr) GDALSetCacheMax64(std::max<std::int64_t>(8 << 20, budget / 4));
+
+  const Needed needed = find_needed(plan);
+  raster::GridReader reader(plan.grid);
+  for (const auto& key : needed.input_keys) {
+    const auto& src = plan.band_sources.at(key);
+    reader.add_file(src.path, plan.files.at(src.path), plan.file_resampling.at(src.path));
+  }
+
+  std::vector<std::unique_ptr<raster::AtomicRasterOutput>> outputs;
+  for (const auto& o : plan.outputs) {
+    fs::create_directories(fs::path(o.path).parent_path());
+    outputs.push_back(std::make_unique<raster::AtomicRasterOutput>(o.path, o.format, o.options, plan.grid, 1,
+                                                                   GDT_Float32, std::vector<double>{NAN}, threads));
+    outputs.back()->writer().set_band_description(1, o.step_id);
+  }
+  int align_w = 1, align_h = 1;
+  for (auto& o : outputs) {
+    align_w = std::lcm(align_w, o->writer().block_width());
+    align_h = std::lcm(align_h, o->writer().block_height());
+  }
+  // Each window in flight holds every needed band and step result as float32.
+  const std::int64_t bytes_per_pixel = 4 * std::int64_t(needed.input_keys.size() + needed.steps.size());
+  const std::size_t tokens = std::size_t(threads) * 2;
+  const std::int64_t max_pixels = std::max<std::int64_t>(1, (budget / 2) / (bytes_per_pixel * std::int64_t(tokens)));
+  const auto windows = raster::plan_windows(plan.grid.width, plan.grid.height, align_w, align_h, max_pixels);
+  spdlog::debug("{} windows of up to {} px, {} threads, {} tokens", windows.size(), max_pixels, threads, tokens);
+
+  progress.phase(plan.job.name + ": computing");
+  std::size_t next = 0, written = 0;
+  tbb::parallel_pipeline(
+      tokens,
+      tbb::make_filter<void, std::shared_ptr<WindowValues>>(
+          tbb::filter_mode::serial_in_order,
+          [&](tbb::flow_control& fc) -> std::shared_ptr<WindowValues> {
+            if (next >= windows.size() || Progress::cancel_requested()) {
+              fc.stop();
+              return nullptr;
+            }
+            auto wv = std::make_shared<WindowValues>();
+            wv->window = windows[next++];
+            return wv;
+          }) &
+          tbb::make_filter<std::shared_ptr<WindowValues>, std::shared_ptr<WindowValues>>(
+              tbb::filter_mode::parallel,
+              [&](std::shared_ptr<WindowValues> wv) {
+                compute_window(*wv, needed, plan, reader);
+                return wv;
+              }) &
+          tbb::make_filter<std::shared_ptr<WindowValues>, void>(
+              tbb::filter_mode::serial_in_order, [&](std::shared_ptr<WindowValues> wv) {
+                for (std::size_t i = 0; i < outputs.size(); ++i)
+                  outputs[i]->writer().write(1, wv->window, wv->values.at(plan.outputs[i].step_id).data(),
+                                             GDT_Float32);
+                progress.update(double(++written) / double(windows.size()));
+              }));
+  if (Progress::cancel_requested()) throw Cancelled();
+  progress.done();
+
+  RunReport report;
+  report.windows = windows.size();
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const auto& o = plan.outputs[i];
+    progress.phase(fs::path(o.path).filename().string() + ": " + (o.format == "cog" ? "writing COG" : "closing"));
+    outputs[i]->commit([&](double f) {
+      // Called from inside GDAL: never let an exception cross it; returning false cancels.
+      try {
+        progress.update(f);
+        return true;
+      } catch (...) {
+        return false;
+      }
+    });
+    if (Progress::cancel_requested()) throw Cancelled();
+    progress.done();
+    report.outputs.push_back({o.path, o.format, o.step_id, plan.grid.width, plan.grid.height, fs::file_size(o.path)});
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+}  // namespace qinling::pipeline

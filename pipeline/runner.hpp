@@ -1,0 +1,27 @@
+// Executes a plan: one streamed pass over block windows (tbb::parallel_pipeline) computing every
+// needed step, writing every output, then finishing outputs (COG) and moving them into place.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipeline/plan.hpp"
+#include "pipeline/progress.hpp"
+
+namespace qinling::pipeline {
+
+struct OutputReport {
+  std::string path, format, step_id;
+  int width = 0, height = 0;
+  std::uintmax_t bytes = 0;
+};
+
+struct RunReport {
+  std::vector<OutputReport> outputs;
+  std::size_t windows = 0;
+  double seconds = 0;
+};
+
+RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress);
+
+}  // namespace qinling::pipeline

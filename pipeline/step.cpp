@@ -1,0 +1,81 @@
+#include "pipeline/step.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace qinling::pipeline {
+
+std::string band_key(const std::string& input, const std::string& band) { return input + "." + band; }
+
+bool ValidationContext::is_step(const std::string& n) const {
+  return std::find(step_ids.begin(), step_ids.end(), n) != step_ids.end();
+}
+
+void OptionBinder::record(const std::string& key, const std::string& type, const std::string& doc,
+                          const std::string& def, bool req) {
+  if (docs_) docs_->push_back({key, type, doc, def, req});
+}
+
+OptionBinder& OptionBinder::required(const std::string& key, std::string* target, const std::string& doc) {
+  record(key, "string", doc, "", true);
+  if (reader_) reader_->get(key, *target, true);
+  return *this;
+}
+
+OptionBinder& OptionBinder::optional(const std::string& key, std::string* target, const std::string& doc) {
+  record(key, "string", doc, *target, false);
+  if (reader_) reader_->get(key, *target, false);
+  return *this;
+}
+
+OptionBinder& OptionBinder::required(const std::string& key, std::vector<std::string>* target,
+                                     const std::string& doc) {
+  record(key, "name or list of names", doc, "", true);
+  if (reader_) reader_->get(key, *target, true);
+  return *this;
+}
+
+OptionBinder& OptionBinder::optional(const std::string& key, double* target, const std::string& doc) {
+  std::ostringstream def;
+  def << *target;
+  record(key, "number", doc, def.str(), false);
+  if (reader_) reader_->get(key, *target, false);
+  return *this;
+}
+
+OptionBinder& OptionBinder::choice(const std::string& key, std::string* target,
+                                   const std::vector<std::string>& choices, const std::string& doc) {
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : "|") + c;
+  record(key, list, doc, *target, false);
+  if (reader_ && reader_->get(key, *target, false) &&
+      std::find(choices.begin(), choices.end(), *target) == choices.end())
+    reader_->diagnostics().error(reader_->node()[key], reader_->key_path(key),
+                                 "'" + *target + "' is not one of " + list);
+  return *this;
+}
+
+void StepRegistry::add(StepKind kind) { kinds_.push_back(std::move(kind)); }
+
+const StepKind* StepRegistry::find(const std::string& kind) const {
+  for (const auto& k : kinds_)
+    if (k.kind == kind) return &k;
+  return nullptr;
+}
+
+std::vector<std::string> StepRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& k : kinds_) out.push_back(k.kind);
+  return out;
+}
+
+const StepRegistry& builtin_steps() {
+  static const StepRegistry registry = [] {
+    StepRegistry r;
+    register_builtin_steps(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace qinling::pipeline

@@ -1,0 +1,35 @@
+#include "pipeline/steps/builtin.hpp"
+
+#include <algorithm>
+
+namespace qinling::pipeline {
+
+void register_builtin_steps(StepRegistry& registry) {
+  registry.add(steps::ndvi_kind());
+  registry.add(steps::calc_kind());
+}
+
+namespace steps {
+
+void require_input_band(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& kp,
+                        const std::string& input, const std::string& band, const std::string& role) {
+  if (input.empty()) return;  // already reported as missing
+  auto it = ctx.input_bands.find(input);
+  if (it == ctx.input_bands.end()) {
+    std::string known;
+    for (const auto& [name, bands] : ctx.input_bands) known += (known.empty() ? "" : ", ") + name;
+    diag.error(line, kp + ".input", "unknown input '" + input + "' (inputs: " + known + ")");
+    return;
+  }
+  const auto& bands = it->second;
+  if (std::find(bands.begin(), bands.end(), band) == bands.end()) {
+    std::string known;
+    for (const auto& b : bands) known += (known.empty() ? "" : ", ") + b;
+    diag.error(line, kp + "." + role,
+               "input '" + input + "' has no band named '" + band + "' (its bands: " + known +
+                   "); name it under inputs." + input + ".bands or set `" + role + ":`");
+  }
+}
+
+}  // namespace steps
+}  // namespace qinling::pipeline

@@ -1,0 +1,15 @@
+// The built-in step kinds and small helpers they share.
+#pragma once
+
+#include "pipeline/step.hpp"
+
+namespace qinling::pipeline::steps {
+
+StepKind ndvi_kind();
+StepKind calc_kind();
+
+// Reports an error unless `input` is a job input with a band named `band` (`role` names the option).
+void require_input_band(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& key_path,
+                        const std::string& input, const std::string& band, const std::string& role);
+
+}  // namespace qinling::pipeline::steps

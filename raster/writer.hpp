@@ -1,0 +1,78 @@
+// Block writers: a tiled GeoTIFF written block by block in a fixed order, and outputs that are
+// written under a temporary name and renamed only when complete (COG via GDAL's COG driver).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "raster/gdal_io.hpp"
+#include "raster/grid.hpp"
+
+namespace qinling::raster {
+
+using CreationOptions = std::map<std::string, std::string>;
+// Reports the fraction done of a long GDAL operation; return false to cancel.
+using ProgressFn = std::function<bool(double)>;
+
+// Writes whole blocks of a band-interleaved tiled (or striped) GeoTIFF directly, bypassing the
+// block cache, so the file layout depends only on the order of `write` calls, never on timing.
+class TiledWriter {
+ public:
+  TiledWriter(const std::string& path, const Grid& grid, int bands, GDALDataType type,
+              const CreationOptions& options, const std::vector<double>& nodata);
+  TiledWriter(TiledWriter&&) = default;
+  TiledWriter& operator=(TiledWriter&&) = default;
+  ~TiledWriter() = default;
+
+  int block_width() const { return block_w_; }
+  int block_height() const { return block_h_; }
+  GDALDataset* dataset() { return ds_.get(); }
+  // Writes `data` (window.width × window.height values of `data_type`, row-major) into `band`
+  // (1-based). The window must start on a block boundary and end on one or at the raster edge.
+  void write(int band, const Window& window, const void* data, GDALDataType data_type);
+  void set_band_description(int band, const std::string& name);
+  void set_metadata(const std::string& key, const std::string& value);
+  // Flushes and closes; throws ProcessingError if anything failed.
+  void close();
+
+ private:
+  std::string path_;
+  DatasetPtr ds_;
+  GDALDataType type_;
+  int block_w_ = 0, block_h_ = 0;
+  std::vector<unsigned char> scratch_;
+};
+
+// A raster output being produced: the engine writes blocks into `writer()`, then `commit()`
+// turns the staging file into the final format under a temporary name and renames it over the
+// destination. Until `commit()` returns, the destination is untouched; a destroyed, uncommitted
+// output removes its temporary files.
+class AtomicRasterOutput {
+ public:
+  AtomicRasterOutput(const std::string& path, const std::string& format, const CreationOptions& user_options,
+                     const Grid& grid, int bands, GDALDataType type, const std::vector<double>& nodata,
+                     int threads);
+  ~AtomicRasterOutput();
+  AtomicRasterOutput(const AtomicRasterOutput&) = delete;
+  AtomicRasterOutput& operator=(const AtomicRasterOutput&) = delete;
+
+  TiledWriter& writer() { return writer_; }
+  const std::string& path() const { return path_; }
+  void commit(const ProgressFn& progress);
+
+ private:
+  std::string path_, format_, staging_, final_tmp_;
+  CreationOptions cog_options_;
+  TiledWriter writer_;
+  bool committed_ = false;
+};
+
+// The default creation options of each format (documented in the README), merged with the user's.
+CreationOptions default_creation_options(const std::string& format, int threads);
+
+// Removes a file and GDAL's side-cars (.aux.xml, .ovr, .msk) if present; never throws.
+void remove_raster_files(const std::string& path) noexcept;
+
+}  // namespace qinling::raster
