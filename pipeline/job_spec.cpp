@@ -140,9 +140,7 @@ void parse_outputs(const YAML::Node& node, JobSpec& job, Diagnostics& diag) {
     o.line = line_of(node[i]);
     r.get("from", o.from, true);
     r.get("path", o.path, true);
-    r.get("format", o.format, false);
-    if (o.format != "cog" && o.format != "gtiff")
-      diag.error(r.node()["format"], kp + ".format", "unknown format '" + o.format + "' (use cog or gtiff)");
+    r.get("format", o.format, false);  // checked against the step's formats when planning
     const YAML::Node opts = r.take("options");
     if (opts.IsDefined()) {
       if (!opts.IsMap()) diag.error(opts, kp + ".options", "expected GDAL creation options, e.g. {COMPRESS: DEFLATE}");

@@ -37,7 +37,8 @@ struct StepSpec {
 };
 
 struct OutputSpec {
-  std::string from, path, format = "cog";  // path as written in the job (resolved when planning)
+  std::string from, path, format;  // path as written in the job (resolved when planning); format
+                                   // empty: the step's first format (cog for raster layers)
   raster::CreationOptions options;
   int line = 0;
 };

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "models/errors.hpp"
+#include "vector/ogr_io.hpp"
 
 namespace qinling::pipeline {
 namespace fs = std::filesystem;
@@ -37,10 +38,25 @@ void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
         plan.files[path] = raster::describe_raster(path);
         plan.file_resampling[path] = in.resampling;
       } catch (const Error& e) {
-        diag.error(line, "inputs." + in.name, e.what());
+        // An input given only by `path` may be a vector layer (regions, zones, points).
+        bool is_vector = false;
+        if (in.bands.empty() && path == in.path) {
+          try {
+            vector::open_vector(path);
+            is_vector = true;
+          } catch (const Error&) {
+          }
+        }
+        if (is_vector) {
+          plan.vector_inputs[in.name] = path;
+          ctx.vector_inputs[in.name] = path;
+        } else {
+          diag.error(line, "inputs." + in.name, e.what());
+        }
         all_ok = false;
       }
     }
+    if (plan.vector_inputs.count(in.name)) continue;
     std::vector<std::string>& names = ctx.input_bands[in.name];
     if (in.bands.empty() && all_ok && !in.path.empty()) {
       for (int b = 1; b <= plan.files.at(in.path).bands; ++b) in.bands.push_back({"b" + std::to_string(b), in.path, b, in.line});
@@ -65,6 +81,8 @@ void build_steps(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
     if (ctx.is_input(s.id)) diag.error(s.line, "steps." + s.id, "id '" + s.id + "' is also an input name");
     if (!ids.insert(s.id).second) diag.error(s.line, "steps." + s.id, "duplicate step id '" + s.id + "'");
     ctx.step_ids.push_back(s.id);
+    if (const StepKind* k = registry.find(s.kind); k && k->make()->step_class() == StepClass::product)
+      ctx.product_ids.push_back(s.id);
   }
   for (size_t i = 0; i < plan.job.steps.size(); ++i) {
     const StepSpec& spec = plan.job.steps[i];
@@ -85,6 +103,10 @@ void build_steps(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
     step->declare(binder);
     reader.finish();
     step->validate(ctx, diag, spec.line, kp);
+    if (step->step_class() == StepClass::pixel)
+      for (const auto& k : step->needs())
+        if (ctx.is_product(k))
+          diag.error(spec.line, kp, "'" + k + "' is a product (table, tiles…), not a per-pixel layer this step can read");
     plan.steps.push_back(std::move(step));
   }
 }
@@ -122,16 +144,26 @@ void order_steps(Plan& plan, Diagnostics& diag) {
 }
 
 void plan_outputs(Plan& plan, Diagnostics& diag, const RunOptions& options) {
-  const std::string base = options.out_dir.empty() ? plan.job.base_dir : fs::absolute(options.out_dir).string();
+  const std::string base = options.out_dir.empty() ? plan.job.base_dir : fs::absolute(options.out_dir).lexically_normal().string();
+  plan.out_dir = base;
   std::set<std::string> inputs, seen;
   for (const auto& [path, info] : plan.files) inputs.insert(canonical_or_normal(path));
   for (size_t i = 0; i < plan.job.outputs.size(); ++i) {
     const OutputSpec& o = plan.job.outputs[i];
     const std::string kp = "outputs[" + std::to_string(i) + "]";
     if (o.from.empty() || o.path.empty()) continue;
-    const bool known = std::any_of(plan.steps.begin(), plan.steps.end(), [&](const auto& s) { return s->id == o.from; });
-    if (!known) diag.error(o.line, kp + ".from", "'" + o.from + "' is not a step id");
-    PlannedOutput p{o.from, resolve_path(base, o.path), o.format, o.options};
+    const Step* step = plan.step(o.from);
+    std::string format = o.format;
+    if (step == nullptr) {
+      diag.error(o.line, kp + ".from", "'" + o.from + "' is not a step id");
+    } else {
+      const auto formats = step->output_formats();
+      if (format.empty() && !formats.empty()) format = formats.front();
+      if (std::find(formats.begin(), formats.end(), format) == formats.end())
+        diag.error(o.line, kp + ".format",
+                   "step '" + o.from + "' cannot be written as '" + format + "' (formats: " + join(formats) + ")");
+    }
+    PlannedOutput p{o.from, resolve_path(base, o.path), format, o.options};
     const std::string canon = canonical_or_normal(p.path);
     if (inputs.count(canon)) diag.error(o.line, kp + ".path", p.path + " is an input of this job; it would be overwritten");
     if (!seen.insert(canon).second) diag.error(o.line, kp + ".path", p.path + " is written by two outputs");
@@ -140,9 +172,29 @@ void plan_outputs(Plan& plan, Diagnostics& diag, const RunOptions& options) {
 }
 
 void plan_grid(Plan& plan, Diagnostics& diag) {
-  if (plan.job.inputs.empty() || plan.files.empty()) return;
-  const auto& first = plan.job.inputs.front();
-  const std::string first_file = first.path.empty() ? first.bands.front().path : first.path;
+  // The first raster input defines the default grid.
+  std::string first_file;
+  for (const auto& in : plan.job.inputs) {
+    if (plan.vector_inputs.count(in.name)) continue;
+    const std::string f = in.path.empty() ? (in.bands.empty() ? "" : in.bands.front().path) : in.path;
+    if (plan.files.count(f)) {
+      first_file = f;
+      break;
+    }
+  }
+  if (first_file.empty()) {
+    const auto& g = plan.job.grid;
+    if (g && !g->crs.empty() && g->resolution > 0 && g->extent) {
+      try {
+        plan.grid = raster::Grid::from_extent(*g->extent, g->resolution, raster::crs_to_wkt(g->crs));
+      } catch (const Error& e) {
+        diag.error(g->line, "grid", e.what());
+      }
+    } else if (diag.empty()) {
+      diag.error("no raster input to take the grid from; give grid: {crs, resolution, extent}");
+    }
+    return;
+  }
   raster::Grid base = plan.files.at(first_file).grid;
   if (!plan.job.grid) {
     plan.grid = base;
@@ -167,12 +219,19 @@ void plan_grid(Plan& plan, Diagnostics& diag) {
 
 }  // namespace
 
+const Step* Plan::step(const std::string& id) const {
+  for (const auto& s : steps)
+    if (s->id == id) return s.get();
+  return nullptr;
+}
+
 Plan make_plan(const std::string& job_file, const RunOptions& options) {
   Diagnostics diag(job_file);
   Plan plan;
   plan.job = parse_job(job_file, diag);
   plan.memory_mb = options.memory_mb > 0 ? options.memory_mb : plan.job.memory_mb;
   ValidationContext ctx;
+  ctx.base_dir = plan.job.base_dir;
   resolve_inputs(plan, diag, ctx);
   build_steps(plan, diag, ctx);
   if (plan.steps.empty() && diag.empty()) diag.error("the job has no steps; add one under `steps:`");

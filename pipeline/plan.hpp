@@ -35,7 +35,10 @@ struct Plan {
   std::map<std::string, std::string> file_resampling;      // file → resampling used to warp it
   std::map<std::string, raster::RasterInfo> files;
   std::vector<PlannedOutput> outputs;
+  std::map<std::string, std::string> vector_inputs;  // vector input name → file
+  std::string out_dir;  // absolute folder outputs are resolved against
   int memory_mb = 512;
+  const Step* step(const std::string& id) const;
 };
 
 // Validates everything it can without reading pixels and returns the plan. Throws ConfigError

@@ -30,7 +30,7 @@ void Progress::phase(const std::string& label) {
   label_ = label;
   started_ = last_ = std::chrono::steady_clock::now();
   last_percent_ = -1;
-  if (mode_ == Mode::log) spdlog::info("{}: started", label_);
+  if (mode_ == Mode::log) spdlog::debug("{}: started", label_);
 }
 
 void Progress::update(double fraction) {

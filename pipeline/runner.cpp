@@ -12,6 +12,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "models/errors.hpp"
 #include "raster/source.hpp"
 #include "raster/writer.hpp"
@@ -31,24 +33,51 @@ struct WindowValues {
 struct Needed {
   std::vector<const Step*> steps;
   std::vector<std::string> input_keys;
+  std::vector<std::string> layers;  // pixel steps that must exist as finished rasters
 };
 
 Needed find_needed(const Plan& plan) {
-  std::set<std::string> want;
+  std::set<std::string> want, layers;
   for (const auto& o : plan.outputs) want.insert(o.step_id);
   // Walk backwards through the dependency order so every dependency is marked before it is visited.
-  for (auto it = plan.steps.rbegin(); it != plan.steps.rend(); ++it)
-    if (want.count((*it)->id))
-      for (const auto& k : (*it)->needs()) want.insert(k);
+  for (auto it = plan.steps.rbegin(); it != plan.steps.rend(); ++it) {
+    if (!want.count((*it)->id)) continue;
+    for (const auto& k : (*it)->needs()) {
+      want.insert(k);
+      const Step* dep = plan.step(k);
+      if ((*it)->step_class() == StepClass::product && dep && dep->step_class() == StepClass::pixel) layers.insert(k);
+    }
+  }
+  for (const auto& o : plan.outputs)
+    if (plan.step(o.step_id)->step_class() == StepClass::pixel) layers.insert(o.step_id);
   Needed n;
   for (const auto& s : plan.steps) {
-    if (want.count(s->id)) n.steps.push_back(s.get());
-    else spdlog::warn("step '{}' is not used by any output; skipped", s->id);
+    if (!want.count(s->id)) spdlog::warn("step '{}' is not used by any output; skipped", s->id);
+    else if (s->step_class() == StepClass::pixel) n.steps.push_back(s.get());
   }
   for (const auto& k : want)
     if (plan.band_sources.count(k)) n.input_keys.push_back(k);
+  n.layers.assign(layers.begin(), layers.end());
   return n;
 }
+
+// A folder for layers that products need but no output asked for; removed at the end.
+class WorkDir {
+ public:
+  explicit WorkDir(const std::string& out_dir)
+      : path_((fs::path(out_dir) / (".qinling-work-" + std::to_string(::getpid()))).string()) {}
+  ~WorkDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) {
+    fs::create_directories(path_);
+    return (fs::path(path_) / name).string();
+  }
+
+ private:
+  std::string path_;
+};
 
 int resolve_threads(int requested) {
   if (requested > 0) return requested;
@@ -72,32 +101,17 @@ void compute_window(WindowValues& wv, const Needed& needed, const Plan& plan, ra
   }
 }
 
-}  // namespace
-
-RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const int threads = resolve_threads(options.threads);
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
-  const std::int64_t budget = std::int64_t(plan.memory_mb) << 20;
-  // GDAL's block cache is part of the budget, not on top of it.
-  if (CPLGetConfigOption("GDAL_CACHEMAX", nullptr) == nullptr) GDALSetCacheMax64(std::max<std::int64_t>(8 << 20, budget / 4));
-
-  const Needed needed = find_needed(plan);
+// One streamed pass over the windows: computes the needed pixel steps and writes `targets`.
+std::size_t pixel_pass(const Plan& plan, const Needed& needed, int threads, std::int64_t budget,
+                       std::vector<std::pair<std::string, raster::AtomicRasterOutput*>>& targets,
+                       Progress& progress) {
   raster::GridReader reader(plan.grid);
   for (const auto& key : needed.input_keys) {
     const auto& src = plan.band_sources.at(key);
     reader.add_file(src.path, plan.files.at(src.path), plan.file_resampling.at(src.path));
   }
-
-  std::vector<std::unique_ptr<raster::AtomicRasterOutput>> outputs;
-  for (const auto& o : plan.outputs) {
-    fs::create_directories(fs::path(o.path).parent_path());
-    outputs.push_back(std::make_unique<raster::AtomicRasterOutput>(o.path, o.format, o.options, plan.grid, 1,
-                                                                   GDT_Float32, std::vector<double>{NAN}, threads));
-    outputs.back()->writer().set_band_description(1, o.step_id);
-  }
   int align_w = 1, align_h = 1;
-  for (auto& o : outputs) {
+  for (auto& [id, o] : targets) {
     align_w = std::lcm(align_w, o->writer().block_width());
     align_h = std::lcm(align_h, o->writer().block_height());
   }
@@ -131,31 +145,93 @@ RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
               }) &
           tbb::make_filter<std::shared_ptr<WindowValues>, void>(
               tbb::filter_mode::serial_in_order, [&](std::shared_ptr<WindowValues> wv) {
-                for (std::size_t i = 0; i < outputs.size(); ++i)
-                  outputs[i]->writer().write(1, wv->window, wv->values.at(plan.outputs[i].step_id).data(),
-                                             GDT_Float32);
+                for (auto& [id, o] : targets) o->writer().write(1, wv->window, wv->values.at(id).data(), GDT_Float32);
                 progress.update(double(++written) / double(windows.size()));
               }));
   if (Progress::cancel_requested()) throw Cancelled();
   progress.done();
+  return windows.size();
+}
 
+void commit(raster::AtomicRasterOutput& out, const std::string& label, Progress& progress) {
+  progress.phase(label);
+  out.commit([&](double f) {
+    // Called from inside GDAL: never let an exception cross it; returning false cancels.
+    try {
+      progress.update(f);
+      return true;
+    } catch (...) {
+      return false;
+    }
+  });
+  if (Progress::cancel_requested()) throw Cancelled();
+  progress.done();
+}
+
+}  // namespace
+
+RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int threads = resolve_threads(options.threads);
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
+  const std::int64_t budget = std::int64_t(plan.memory_mb) << 20;
+  // GDAL's block cache is part of the budget, not on top of it.
+  if (CPLGetConfigOption("GDAL_CACHEMAX", nullptr) == nullptr)
+    GDALSetCacheMax64(std::max<std::int64_t>(8 << 20, budget / 4));
+
+  const Needed needed = find_needed(plan);
+  WorkDir work(plan.out_dir);
   RunReport report;
-  report.windows = windows.size();
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    const auto& o = plan.outputs[i];
-    progress.phase(fs::path(o.path).filename().string() + ": " + (o.format == "cog" ? "writing COG" : "closing"));
-    outputs[i]->commit([&](double f) {
-      // Called from inside GDAL: never let an exception cross it; returning false cancels.
-      try {
-        progress.update(f);
-        return true;
-      } catch (...) {
-        return false;
-      }
-    });
-    if (Progress::cancel_requested()) throw Cancelled();
+
+  // Raster outputs of pixel steps, plus work layers that only products read.
+  std::vector<std::unique_ptr<raster::AtomicRasterOutput>> owned;
+  std::vector<std::pair<std::string, raster::AtomicRasterOutput*>> targets;
+  std::map<std::string, std::string> layer_files;
+  auto add_target = [&](const std::string& id, const std::string& path, const std::string& format,
+                        const raster::CreationOptions& opts) {
+    fs::create_directories(fs::path(path).parent_path());
+    owned.push_back(std::make_unique<raster::AtomicRasterOutput>(path, format, opts, plan.grid, 1, GDT_Float32,
+                                                                 std::vector<double>{NAN}, threads));
+    owned.back()->writer().set_band_description(1, id);
+    targets.emplace_back(id, owned.back().get());
+    if (!layer_files.count(id)) layer_files[id] = path;
+  };
+  for (const auto& o : plan.outputs)
+    if (plan.step(o.step_id)->step_class() == StepClass::pixel) add_target(o.step_id, o.path, o.format, o.options);
+  for (const auto& id : needed.layers)
+    if (!layer_files.count(id)) add_target(id, work.file(id + ".tif"), "gtiff", {});
+
+  if (!targets.empty()) report.windows = pixel_pass(plan, needed, threads, budget, targets, progress);
+  for (auto& [id, o] : targets) {
+    const bool is_output = o->path().rfind(work.file(""), 0) != 0;
+    commit(*o, fs::path(o->path()).filename().string() + (is_output ? ": finishing" : ": work layer"), progress);
+  }
+  for (const auto& o : plan.outputs)
+    if (plan.step(o.step_id)->step_class() == StepClass::pixel)
+      report.outputs.push_back({o.path, o.format, o.step_id, plan.grid.width, plan.grid.height, fs::file_size(o.path)});
+
+  // Products, in dependency order, on the finished layers.
+  ProductContext ctx;
+  ctx.grid = plan.grid;
+  ctx.threads = threads;
+  ctx.progress = &progress;
+  ctx.base_dir = plan.job.base_dir;
+  ctx.out_dir = plan.out_dir;
+  ctx.rasters = layer_files;
+  ctx.vector_inputs = plan.vector_inputs;
+  for (const auto& s : plan.steps) {
+    if (s->step_class() != StepClass::product) continue;
+    ctx.outputs.clear();
+    for (const auto& o : plan.outputs)
+      if (o.step_id == s->id) ctx.outputs.push_back({o.path, o.format, o.options});
+    progress.phase(s->id);
+    s->produce(ctx);
     progress.done();
-    report.outputs.push_back({o.path, o.format, o.step_id, plan.grid.width, plan.grid.height, fs::file_size(o.path)});
+    for (const auto& o : ctx.outputs) {
+      std::error_code ec;
+      const auto bytes = fs::is_regular_file(o.path, ec) ? fs::file_size(o.path, ec) : 0;
+      report.outputs.push_back({o.path, o.format, s->id, 0, 0, bytes});
+    }
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;

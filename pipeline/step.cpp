@@ -2,10 +2,21 @@
 
 #include <algorithm>
 #include <sstream>
+#include <stdexcept>
 
 namespace qinling::pipeline {
 
 std::string band_key(const std::string& input, const std::string& band) { return input + "." + band; }
+
+bool ValidationContext::is_product(const std::string& n) const {
+  return std::find(product_ids.begin(), product_ids.end(), n) != product_ids.end();
+}
+
+void Step::compute(const std::vector<const float*>&, float*, std::size_t) const {
+  throw std::logic_error("step '" + id + "' is not a per-pixel step");
+}
+
+void Step::produce(ProductContext&) { throw std::logic_error("step '" + id + "' is not a product step"); }
 
 bool ValidationContext::is_step(const std::string& n) const {
   return std::find(step_ids.begin(), step_ids.end(), n) != step_ids.end();

@@ -2,6 +2,7 @@
 // computes one float band per window; the registry lists every step kind for `qinling steps`.
 #pragma once
 
+#include <any>
 #include <functional>
 #include <map>
 #include <memory>
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include "pipeline/diagnostics.hpp"
+#include "raster/grid.hpp"
+#include "raster/writer.hpp"
 
 namespace qinling::pipeline {
 
@@ -42,27 +45,66 @@ class OptionBinder {
 
 // What a step may look at while validating: the names that exist in the job (no I/O).
 struct ValidationContext {
-  // input name → its band names (empty when the bands are only known after opening the file)
+  // raster input name → its band names
   std::map<std::string, std::vector<std::string>> input_bands;
-  std::vector<std::string> step_ids;  // every step of the job
+  // vector input name → its file (GeoJSON, GeoPackage, Shapefile…)
+  std::map<std::string, std::string> vector_inputs;
+  std::vector<std::string> step_ids;      // every step of the job
+  std::vector<std::string> product_ids;   // the steps among them that are products
+  std::string base_dir;                   // the job file's folder
   bool is_input(const std::string& n) const { return input_bands.count(n) != 0; }
+  bool is_vector_input(const std::string& n) const { return vector_inputs.count(n) != 0; }
   bool is_step(const std::string& n) const;
+  bool is_product(const std::string& n) const;
+};
+
+class Progress;
+
+// An output of the job that names a product step in `from`.
+struct ProductOutput {
+  std::string path;  // absolute
+  std::string format;
+  raster::CreationOptions options;
+};
+
+// What a product step gets when it runs, after every per-pixel layer it needs is written.
+struct ProductContext {
+  raster::Grid grid;  // the analysis grid
+  int threads = 1;
+  Progress* progress = nullptr;
+  std::string base_dir, out_dir;  // the job file's folder; where outputs go
+  // pixel step id → a finished float32 GeoTIFF (NaN nodata) of it on the analysis grid
+  std::map<std::string, std::string> rasters;
+  // product step id → its in-memory result, for products that read other products
+  std::map<std::string, std::any> results;
+  std::map<std::string, std::string> vector_inputs;  // vector input name → file
+  std::vector<ProductOutput> outputs;  // the outputs of the step being run
 };
 
 // Keys of per-window values: "input.band" for an input band, the step id for a step's result.
 std::string band_key(const std::string& input, const std::string& band);
 
+// `pixel` steps compute one float band per window inside the streamed pass; `product` steps run
+// afterwards on whole finished layers (tiles, zonal statistics, tables) and write their own outputs.
+enum class StepClass { pixel, product };
+
 class Step {
  public:
   virtual ~Step() = default;
+  virtual StepClass step_class() const { return StepClass::pixel; }
+  // Output formats an `outputs:` entry naming this step may ask for.
+  virtual std::vector<std::string> output_formats() const { return {"cog", "gtiff"}; }
   // Binds the step's options (also used, with a documentation binder, by `qinling steps`).
   virtual void declare(OptionBinder& binder) = 0;
   // Cross-field rules and name resolution, without I/O. Report problems with `diag.error`.
   virtual void validate(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& key_path) = 0;
   // The keys this step reads, in the order `compute` receives them. Valid after validate().
+  // Product steps return the ids of the steps whose layers or results they read.
   virtual std::vector<std::string> needs() const = 0;
-  // Computes `n` output values from the needed inputs. Called concurrently from several threads.
-  virtual void compute(const std::vector<const float*>& in, float* out, std::size_t n) const = 0;
+  // Pixel steps: computes `n` output values from the needed inputs. Called concurrently.
+  virtual void compute(const std::vector<const float*>& in, float* out, std::size_t n) const;
+  // Product steps: does the work; may store its result in ctx.results[id].
+  virtual void produce(ProductContext& ctx);
 
   std::string id;
 };

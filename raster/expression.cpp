@@ -2,6 +2,7 @@
 
 #include <muParser.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -21,14 +22,19 @@ Expression::Expression(const std::string& text, const std::vector<std::string>& 
   try {
     for (size_t i = 0; i < variables.size(); ++i) impl_->parser.DefineVar(variables[i], &impl_->values[i]);
     impl_->parser.SetExpr(text);
-    const auto used = impl_->parser.GetUsedVar();  // parses; throws on syntax errors and unknown names
+    // GetUsedVar parses (throwing on syntax errors) and also lists names nobody defined.
+    const auto used = impl_->parser.GetUsedVar();
+    for (const auto& [name, ptr] : used)
+      if (std::find(variables.begin(), variables.end(), name) == variables.end())
+        throw mu::Parser::exception_type("unknown name '" + name + "'");
     for (const auto& v : variables)
       if (used.count(v)) used_.push_back(v);
+    impl_->parser.Eval();  // catches errors only found when evaluating (e.g. a missing operand)
   } catch (const mu::Parser::exception_type& e) {
     std::string known;
     for (const auto& v : variables) known += (known.empty() ? "" : ", ") + v;
-    throw ConfigError("expression '" + text + "': " + e.GetMsg() + " (at position " + std::to_string(e.GetPos()) +
-                      "); known names: " + known);
+    const std::string where = e.GetPos() >= 0 ? " (at position " + std::to_string(e.GetPos()) + ")" : "";
+    throw ConfigError("expression '" + text + "': " + e.GetMsg() + where + "; known names: " + known);
   }
   // Re-bind only the used variables to consecutive slots so evaluate() copies no more than needed.
   impl_->parser = mu::Parser();

@@ -74,50 +74,76 @@ void GridReader::add_file(const std::string& path, const RasterInfo& info, const
   files_[path] = {!info.grid.aligned_with(grid_), resampling};
 }
 
-GDALDataset* GridReader::handle(const std::string& path) {
-  auto& mine = handles_.local().datasets;
-  auto it = mine.find(path);
-  if (it != mine.end()) return it->second.get();
-  DatasetPtr ds = open_raster(path);
-  const FileState& state = files_.at(path);
+GridReader::Handles::~Handles() {
+  // Warped VRTs hold their sources: close in reverse order of opening.
+  while (!owned.empty()) owned.pop_back();
+}
+
+GDALRasterBand* GridReader::band_handle(const BandSource& src) {
+  Handles& mine = handles_.local();
+  const FileState& state = files_.at(src.path);
+  const std::string key = src.path + "#" + std::to_string(src.band);
+  if (auto it = mine.bands.find(key); it != mine.bands.end()) return it->second;
+
+  GDALDataset* file = nullptr;
+  if (auto it = mine.files.find(src.path); it != mine.files.end()) {
+    file = it->second;
+  } else {
+    mine.owned.push_back(open_raster(src.path));
+    file = mine.files[src.path] = mine.owned.back().get();
+  }
+  if (src.band < 1 || src.band > file->GetRasterCount())
+    throw InputError(src.path + ": has no band " + std::to_string(src.band));
+  GDALRasterBand* band = file->GetRasterBand(src.band);
   if (state.warp) {
-    // A warped VRT on exactly the analysis grid; GDAL warps lazily as windows are read.
+    // The band alone (a VRT), so the warper works on this band only and its nodata, then a warped
+    // VRT on exactly the analysis grid; GDAL warps lazily, block by block, as windows are read.
+    ErrorTrap trap;
+    const std::string b = std::to_string(src.band);
+    std::vector<const char*> targs{"-of", "VRT", "-b", b.c_str(), nullptr};
+    GDALTranslateOptions* topts = GDALTranslateOptionsNew(const_cast<char**>(targs.data()), nullptr);
+    GDALDatasetH one = GDALTranslate("", GDALDataset::ToHandle(file), topts, nullptr);
+    GDALTranslateOptionsFree(topts);
+    if (one == nullptr) throw InputError(src.path + ": cannot select band " + b + ": " + trap.message());
+    mine.owned.emplace_back(GDALDataset::FromHandle(one));
+
     char te[4][32];
-    const BBox b = grid_.bounds();
-    std::snprintf(te[0], 32, "%.17g", b.xmin);
-    std::snprintf(te[1], 32, "%.17g", b.ymin);
-    std::snprintf(te[2], 32, "%.17g", b.xmax);
-    std::snprintf(te[3], 32, "%.17g", b.ymax);
+    const BBox bb = grid_.bounds();
+    std::snprintf(te[0], 32, "%.17g", bb.xmin);
+    std::snprintf(te[1], 32, "%.17g", bb.ymin);
+    std::snprintf(te[2], 32, "%.17g", bb.xmax);
+    std::snprintf(te[3], 32, "%.17g", bb.ymax);
     const std::string w = std::to_string(grid_.width), h = std::to_string(grid_.height);
     std::vector<const char*> args{"-of", "VRT", "-te", te[0], te[1], te[2], te[3], "-ts", w.c_str(), h.c_str(),
-                                  "-r", state.resampling.c_str(), "-ot", "Float32", "-dstnodata", "nan"};
+                                  "-r", state.resampling.c_str(), "-ot", "Float32", "-dstnodata", "nan",
+                                  // Exact transformation: the approximate one interpolates over each
+                                  // chunk, which would make values depend on how reads are split.
+                                  "-et", "0"};
     if (!grid_.crs_wkt.empty()) {
       args.push_back("-t_srs");
       args.push_back(grid_.crs_wkt.c_str());
     }
     args.push_back(nullptr);
     GDALWarpAppOptions* opts = GDALWarpAppOptionsNew(const_cast<char**>(args.data()), nullptr);
-    GDALDatasetH src = GDALDataset::ToHandle(ds.get());
-    ErrorTrap trap;
     int usage_error = 0;
-    GDALDatasetH warped = GDALWarp("", nullptr, 1, &src, opts, &usage_error);
+    GDALDatasetH warped = GDALWarp("", nullptr, 1, &one, opts, &usage_error);
     GDALWarpAppOptionsFree(opts);
-    if (warped == nullptr) throw InputError(path + ": cannot warp onto the analysis grid: " + trap.message());
-    // The warped VRT holds its own reference to the source dataset.
-    mine.emplace(path + "#src", std::move(ds));
-    ds.reset(GDALDataset::FromHandle(warped));
+    if (warped == nullptr) throw InputError(src.path + ": cannot warp onto the analysis grid: " + trap.message());
+    mine.owned.emplace_back(GDALDataset::FromHandle(warped));
+    band = mine.owned.back()->GetRasterBand(1);
   }
-  return mine.emplace(path, std::move(ds)).first->second.get();
+  return mine.bands[key] = band;
 }
 
 void GridReader::read(const BandSource& src, const Window& w, float* out) {
-  GDALDataset* ds = handle(src.path);
-  if (src.band < 1 || src.band > ds->GetRasterCount())
-    throw InputError(src.path + ": has no band " + std::to_string(src.band));
-  GDALRasterBand* band = ds->GetRasterBand(src.band);
+  GDALRasterBand* band = band_handle(src);
   ErrorTrap trap;
-  check_cpl(band->RasterIO(GF_Read, w.x, w.y, w.width, w.height, out, w.width, w.height, GDT_Float32, 0, 0, nullptr),
-            trap, src.path, "reading band " + std::to_string(src.band), true);
+  const CPLErr err =
+      band->RasterIO(GF_Read, w.x, w.y, w.width, w.height, out, w.width, w.height, GDT_Float32, 0, 0, nullptr);
+  if (err != CE_None || trap.failed())
+    throw InputError(src.path + ": reading band " + std::to_string(src.band) + " failed (" +
+                     (trap.failed() ? trap.message() : std::string(CPLGetLastErrorMsg())) +
+                     "); the file looks truncated or corrupt: download or regenerate it");
   const std::int64_t n = w.pixels();
   const int flags = band->GetMaskFlags();
   if (flags & GMF_NODATA) {

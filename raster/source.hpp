@@ -53,9 +53,14 @@ class GridReader {
     std::string resampling;
   };
   struct Handles {
-    std::map<std::string, DatasetPtr> datasets;
+    std::vector<DatasetPtr> owned;                   // in opening order
+    std::map<std::string, GDALDataset*> files;       // path → opened file
+    std::map<std::string, GDALRasterBand*> bands;    // "path#band" → the band to read (maybe warped)
+    Handles() = default;
+    Handles(Handles&&) = default;
+    ~Handles();
   };
-  GDALDataset* handle(const std::string& path);
+  GDALRasterBand* band_handle(const BandSource& src);
 
   Grid grid_;
   std::map<std::string, FileState> files_;

@@ -12,6 +12,7 @@ PACKAGES=(
   libopencv-dev libhdf5-dev libtbb-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libmuparser-dev
   libsqlite3-dev sqlite3 zlib1g-dev
+  libdeflate-dev libwebp-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
@@ -19,6 +20,9 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js/npm (viewer and PMTiles checks): machines may already have a newer Node.js that bundles
+# npm (NodeSource); Debian's npm would conflict with it, so install both only when npm is absent.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${#missing[@]} missing package(s): ${missing[*]}"
   SUDO=""

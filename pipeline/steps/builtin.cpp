@@ -5,7 +5,7 @@
 namespace qinling::pipeline {
 
 void register_builtin_steps(StepRegistry& registry) {
-  registry.add(steps::ndvi_kind());
+  steps::add_index_kinds(registry);
   registry.add(steps::calc_kind());
 }
 

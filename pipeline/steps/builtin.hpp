@@ -5,7 +5,8 @@
 
 namespace qinling::pipeline::steps {
 
-StepKind ndvi_kind();
+// index.ndvi, index.evi, … (pipeline/steps/indices.cpp)
+void add_index_kinds(StepRegistry& registry);
 StepKind calc_kind();
 
 // Reports an error unless `input` is a job input with a band named `band` (`role` names the option).

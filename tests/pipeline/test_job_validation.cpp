@@ -80,7 +80,7 @@ outputs:
   EXPECT_NE(msg.find("missing.tif: no such file"), std::string::npos) << msg;
   EXPECT_NE(msg.find("unknown step kind 'index.ndvii'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("no band named 'rouge'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("unknown format 'png'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cannot be written as 'png'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("would be overwritten"), std::string::npos) << msg;
 }
 
