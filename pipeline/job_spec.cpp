@@ -69,6 +69,12 @@ void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job,
     std::string p;
     if (r.get("path", p, false)) in.path = resolve_path(base, p);
     r.get("resampling", in.resampling, false);
+    r.get("sensor", in.sensor, false);
+    in.sensor_line = line_of(r.node()["sensor"]);
+    r.get("mask", in.mask, false);
+    in.mask_line = line_of(r.node()["mask"]);
+    if (!in.mask.empty() && in.sensor.empty())
+      diag.error(in.mask_line, kp + ".mask", "masking needs a `sensor:` profile that describes the quality band");
     const auto& methods = raster::resampling_methods();
     if (std::find(methods.begin(), methods.end(), in.resampling) == methods.end())
       diag.error(r.node()["resampling"], kp + ".resampling", "unknown method '" + in.resampling + "'");

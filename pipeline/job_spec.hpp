@@ -27,7 +27,9 @@ struct InputSpec {
   std::string path;  // absolute; empty when every band names its own file
   std::vector<BandSpec> bands;  // empty: all bands of `path`, named b1, b2, … (resolved when planning)
   std::string resampling = "bilinear";
-  int line = 0;
+  std::string sensor;             // profile name or path (empty: none)
+  std::vector<std::string> mask;  // quality flags to mask, e.g. cloud, shadow, snow
+  int line = 0, sensor_line = 0, mask_line = 0;
 };
 
 struct StepSpec {

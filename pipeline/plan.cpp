@@ -1,10 +1,12 @@
 #include "pipeline/plan.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <filesystem>
 #include <set>
 
 #include "models/errors.hpp"
+#include "pipeline/sensor_profile.hpp"
 #include "vector/ogr_io.hpp"
 
 namespace qinling::pipeline {
@@ -58,17 +60,67 @@ void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
     }
     if (plan.vector_inputs.count(in.name)) continue;
     std::vector<std::string>& names = ctx.input_bands[in.name];
+    std::optional<SensorProfile> profile;
+    if (!in.sensor.empty()) {
+      try {
+        profile = load_sensor_profile(in.sensor, plan.job.base_dir);
+      } catch (const Error& e) {
+        diag.error(in.sensor_line, "inputs." + in.name + ".sensor", e.what());
+      }
+    }
     if (in.bands.empty() && all_ok && !in.path.empty()) {
-      for (int b = 1; b <= plan.files.at(in.path).bands; ++b) in.bands.push_back({"b" + std::to_string(b), in.path, b, in.line});
+      const int count = plan.files.at(in.path).bands;
+      if (profile && !profile->bands.empty()) {
+        if (profile->band_count > 0 && count != profile->band_count)
+          diag.error(in.sensor_line, "inputs." + in.name + ".sensor",
+                     "profile '" + profile->name + "' describes a stack of " + std::to_string(profile->band_count) +
+                         " bands but " + in.path + " has " + std::to_string(count) +
+                         "; name the bands with `bands:` or choose another sensor");
+        for (const auto& [name, sb] : profile->bands)
+          if (sb.band > 0) in.bands.push_back({name, in.path, sb.band, in.line});
+      } else {
+        for (int b = 1; b <= count; ++b) in.bands.push_back({"b" + std::to_string(b), in.path, b, in.line});
+      }
     }
     for (const auto& b : in.bands) {
       names.push_back(b.name);
-      plan.band_sources[band_key(in.name, b.name)] = {b.path, b.band};
+      raster::BandSource src{b.path, b.band};
+      if (profile && profile->bands.count(b.name)) {
+        const SensorBand& sb = profile->bands.at(b.name);
+        src.scale = sb.scale;
+        src.offset = sb.offset;
+        src.resampling = sb.resampling;
+      }
+      plan.band_sources[band_key(in.name, b.name)] = src;
+      ctx.band_files[band_key(in.name, b.name)] = {b.path, b.band};
       auto f = plan.files.find(b.path);
       if (f != plan.files.end() && b.band > f->second.bands)
         diag.error(b.line, "inputs." + in.name + ".bands." + b.name,
                    "band " + std::to_string(b.band) + " does not exist: " + b.path + " has " +
                        std::to_string(f->second.bands) + " band(s)");
+    }
+    if (profile && !in.mask.empty()) {
+      const std::string kp = "inputs." + in.name + ".mask";
+      std::vector<std::string> unknown;
+      InputMask m;
+      m.mask = profile->mask_for(in.mask, unknown);
+      for (const auto& u : unknown) {
+        std::string known;
+        for (const auto& [f, v] : profile->flags) known += (known.empty() ? "" : ", ") + f;
+        diag.error(in.mask_line, kp, "'" + u + "' is not a flag of sensor '" + profile->name + "' (flags: " +
+                                         (known.empty() ? "none: the profile has no quality band" : known) + ")");
+      }
+      const auto has_qa = std::find(names.begin(), names.end(), profile->qa_band);
+      if (profile->qa_band.empty() || has_qa == names.end()) {
+        if (unknown.empty())
+          diag.error(in.mask_line, kp, "needs the quality band '" + (profile->qa_band.empty() ? "qa" : profile->qa_band) +
+                                           "' among the input's bands; add it under `bands:`");
+      } else {
+        m.qa_key = band_key(in.name, profile->qa_band);
+        for (const auto& n : names)
+          if (n != profile->qa_band) m.band_keys.push_back(band_key(in.name, n));
+        plan.masks.push_back(std::move(m));
+      }
     }
   }
 }

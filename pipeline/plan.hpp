@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "models/qa_mask.hpp"
 #include "pipeline/job_spec.hpp"
 #include "pipeline/step.hpp"
 #include "raster/grid.hpp"
@@ -27,6 +28,13 @@ struct PlannedOutput {
   raster::CreationOptions options;
 };
 
+// Pixels of an input to drop: where its quality band matches the mask.
+struct InputMask {
+  std::string qa_key;                 // band key of the quality band
+  std::vector<std::string> band_keys;  // the input's other bands
+  models::QaMask mask;
+};
+
 struct Plan {
   JobSpec job;
   raster::Grid grid;
@@ -36,6 +44,7 @@ struct Plan {
   std::map<std::string, raster::RasterInfo> files;
   std::vector<PlannedOutput> outputs;
   std::map<std::string, std::string> vector_inputs;  // vector input name → file
+  std::vector<InputMask> masks;
   std::string out_dir;  // absolute folder outputs are resolved against
   int memory_mb = 512;
   const Step* step(const std::string& id) const;

@@ -5,7 +5,9 @@
 #include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <filesystem>
 #include <numeric>
@@ -25,13 +27,15 @@ namespace {
 
 // The values of one window: every needed input band and step result, as float32 with NaN nodata.
 struct WindowValues {
-  raster::Window window;
+  raster::Window window;  // what is written
+  raster::Window padded;  // what is computed: the window grown by the halo (may leave the raster)
   std::map<std::string, std::vector<float>> values;
 };
 
 // The steps and input bands the outputs actually need, in dependency order.
 struct Needed {
   std::vector<const Step*> steps;
+  int halo = 0;  // sum of the focal steps' halos: enough for any chain of them
   std::vector<std::string> input_keys;
   std::vector<std::string> layers;  // pixel steps that must exist as finished rasters
 };
@@ -53,8 +57,14 @@ Needed find_needed(const Plan& plan) {
   Needed n;
   for (const auto& s : plan.steps) {
     if (!want.count(s->id)) spdlog::warn("step '{}' is not used by any output; skipped", s->id);
-    else if (s->step_class() == StepClass::pixel) n.steps.push_back(s.get());
+    else if (s->step_class() == StepClass::pixel) {
+      n.steps.push_back(s.get());
+      n.halo += s->halo();
+    }
   }
+  for (const auto& m : plan.masks)  // a masked band needs its quality band read too
+    for (const auto& k : m.band_keys)
+      if (want.count(k)) want.insert(m.qa_key);
   for (const auto& k : want)
     if (plan.band_sources.count(k)) n.input_keys.push_back(k);
   n.layers.assign(layers.begin(), layers.end());
@@ -84,21 +94,67 @@ int resolve_threads(int requested) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Reads `w` (which may extend beyond the raster) into `out`, NaN outside the raster.
+void read_padded(raster::GridReader& reader, const raster::BandSource& src, const raster::Window& w,
+                 const raster::Grid& grid, float* out) {
+  const int x0 = std::max(0, w.x), y0 = std::max(0, w.y);
+  const int x1 = std::min(grid.width, w.x + w.width), y1 = std::min(grid.height, w.y + w.height);
+  if (x0 == w.x && y0 == w.y && x1 == w.x + w.width && y1 == w.y + w.height) {
+    reader.read(src, w, out);
+    return;
+  }
+  std::fill(out, out + w.pixels(), NAN);
+  if (x1 <= x0 || y1 <= y0) return;
+  const raster::Window inner{x0, y0, x1 - x0, y1 - y0};
+  std::vector<float> tmp(std::size_t(inner.pixels()));
+  reader.read(src, inner, tmp.data());
+  for (int r = 0; r < inner.height; ++r)
+    std::copy_n(tmp.data() + std::size_t(r) * inner.width, inner.width,
+                out + std::size_t(y0 - w.y + r) * w.width + (x0 - w.x));
+}
+
 void compute_window(WindowValues& wv, const Needed& needed, const Plan& plan, raster::GridReader& reader) {
-  const std::size_t n = std::size_t(wv.window.pixels());
+  const int h = needed.halo;
+  wv.padded = {wv.window.x - h, wv.window.y - h, wv.window.width + 2 * h, wv.window.height + 2 * h};
+  const std::size_t n = std::size_t(wv.padded.pixels());
   for (const auto& key : needed.input_keys) {
     auto& buf = wv.values[key];
     buf.resize(n);
-    reader.read(plan.band_sources.at(key), wv.window, buf.data());
+    read_padded(reader, plan.band_sources.at(key), wv.padded, plan.grid, buf.data());
+  }
+  for (const auto& m : plan.masks) {
+    auto qa = wv.values.find(m.qa_key);
+    if (qa == wv.values.end()) continue;
+    for (const auto& k : m.band_keys) {
+      auto it = wv.values.find(k);
+      if (it == wv.values.end()) continue;
+      float* v = it->second.data();
+      const float* q = qa->second.data();
+      for (std::size_t i = 0; i < n; ++i)
+        if (std::isnan(q[i]) || m.mask.masked(std::uint32_t(q[i]))) v[i] = NAN;
+    }
   }
   std::vector<const float*> in;
+  const Step::Shape shape{wv.padded.width, wv.padded.height, std::abs(plan.grid.geotransform[1]),
+                          std::abs(plan.grid.geotransform[5])};
   for (const Step* s : needed.steps) {
     in.clear();
     for (const auto& k : s->needs()) in.push_back(wv.values.at(k).data());
     auto& out = wv.values[s->id];
     out.resize(n);
-    s->compute(in, out.data(), n);
+    s->compute_window(in, out.data(), shape);
   }
+}
+
+// The written window's values out of a padded buffer (a copy only when there is a halo).
+const float* unpad(const WindowValues& wv, const std::vector<float>& values, std::vector<float>& scratch) {
+  if (wv.padded == wv.window) return values.data();
+  scratch.resize(std::size_t(wv.window.pixels()));
+  const int dx = wv.window.x - wv.padded.x, dy = wv.window.y - wv.padded.y;
+  for (int r = 0; r < wv.window.height; ++r)
+    std::copy_n(values.data() + std::size_t(dy + r) * wv.padded.width + dx, wv.window.width,
+                scratch.data() + std::size_t(r) * wv.window.width);
+  return scratch.data();
 }
 
 // One streamed pass over the windows: computes the needed pixel steps and writes `targets`.
@@ -124,6 +180,7 @@ std::size_t pixel_pass(const Plan& plan, const Needed& needed, int threads, std:
 
   progress.phase(plan.job.name + ": computing");
   std::size_t next = 0, written = 0;
+  std::vector<float> scratch;
   tbb::parallel_pipeline(
       tokens,
       tbb::make_filter<void, std::shared_ptr<WindowValues>>(
@@ -145,7 +202,8 @@ std::size_t pixel_pass(const Plan& plan, const Needed& needed, int threads, std:
               }) &
           tbb::make_filter<std::shared_ptr<WindowValues>, void>(
               tbb::filter_mode::serial_in_order, [&](std::shared_ptr<WindowValues> wv) {
-                for (auto& [id, o] : targets) o->writer().write(1, wv->window, wv->values.at(id).data(), GDT_Float32);
+                for (auto& [id, o] : targets)
+                  o->writer().write(1, wv->window, unpad(*wv, wv->values.at(id), scratch), GDT_Float32);
                 progress.update(double(++written) / double(windows.size()));
               }));
   if (Progress::cancel_requested()) throw Cancelled();

@@ -23,8 +23,8 @@ using raster::Window;
 
 namespace {
 
-// 4 Mpx per window (64 MiB of scene bands): whole 512-row block rows up to N = 8192, groups of
-// blocks beyond. With kTokens windows in flight peak memory stays near 250 MB at any N.
+// At most 4 Mpx per window (64 MiB of scene bands): a 512-row block row up to N = 8192, groups
+// of blocks beyond. With kTokens windows in flight peak memory stays near 250 MB at any N.
 constexpr std::int64_t kWindowPixels = std::int64_t(1) << 22;
 // One window being written while the next ones are computed; more only costs memory.
 constexpr int kTokens = 3;
@@ -50,7 +50,8 @@ class StagedFile {
   void commit() {
     std::error_code ec;
     fs::rename(temp_, final_, ec);
-    if (ec) throw ProcessingError(final_.string() + ": cannot move the finished file into place: " + ec.message());
+    if (ec)
+      throw ProcessingError(final_.string() + ": cannot move the finished file into place: " + ec.message());
     fs::remove(temp_.string() + ".aux.xml", ec);
     committed_ = true;
   }
@@ -71,14 +72,19 @@ std::string checked_compress(const SampleDataOptions& o) {
 void validate(const SampleDataOptions& o) {
   if (o.dir.empty()) throw ConfigError("sample-data: the destination folder is missing");
   if (o.size < 64 || o.size > 100000)
-    throw ConfigError("sample-data: --size must be between 64 and 100000 pixels, not " + std::to_string(o.size));
+    throw ConfigError("sample-data: --size must be between 64 and 100000 pixels, not " +
+                      std::to_string(o.size));
   if (o.threads < 0) throw ConfigError("sample-data: --threads must be 0 (all cores) or more");
   checked_compress(o);
 }
 
 raster::CreationOptions creation_options(const std::string& compress, bool floating, int threads) {
-  raster::CreationOptions co{{"TILED", "YES"},      {"BLOCKXSIZE", "512"},      {"BLOCKYSIZE", "512"},
-                             {"INTERLEAVE", "BAND"}, {"BIGTIFF", "IF_SAFER"},   {"COMPRESS", compress},
+  raster::CreationOptions co{{"TILED", "YES"},
+                             {"BLOCKXSIZE", "512"},
+                             {"BLOCKYSIZE", "512"},
+                             {"INTERLEAVE", "BAND"},
+                             {"BIGTIFF", "IF_SAFER"},
+                             {"COMPRESS", compress},
                              {"NUM_THREADS", threads > 0 ? std::to_string(threads) : "ALL_CPUS"}};
   // GDAL compresses in its own pool; the encoded tiles are written in submission order, so
   // the bytes still depend only on the order of our writes.
@@ -99,42 +105,45 @@ struct WindowJob {
 template <class T, class Fill>
 QaCounts stream_raster(raster::TiledWriter& writer, int size, int bands, GDALDataType type, const Fill& fill,
                        const std::function<void(std::int64_t)>& done) {
-  const auto windows = raster::plan_windows(size, size, writer.block_width(), writer.block_height(), kWindowPixels);
+  // One block row per window while it fits the budget (groups of blocks beyond).
+  const std::int64_t budget = std::min(kWindowPixels, std::int64_t(size) * writer.block_height());
+  const auto windows = raster::plan_windows(size, size, writer.block_width(), writer.block_height(), budget);
   using JobPtr = std::shared_ptr<WindowJob<T>>;
   std::size_t next = 0;
   QaCounts total;
   tbb::parallel_pipeline(
       kTokens,
-      tbb::make_filter<void, JobPtr>(tbb::filter_mode::serial_in_order,
-                                     [&](tbb::flow_control& fc) -> JobPtr {
-                                       if (next == windows.size()) {
-                                         fc.stop();
-                                         return nullptr;
-                                       }
-                                       auto job = std::make_shared<WindowJob<T>>();
-                                       job->window = windows[next++];
-                                       return job;
-                                     }) &
-          tbb::make_filter<JobPtr, JobPtr>(tbb::filter_mode::parallel,
-                                           [&](JobPtr job) {
-                                             const auto n = std::size_t(job->window.pixels());
-                                             job->data = std::make_unique_for_overwrite<T[]>(n * bands);
-                                             job->counts = fill(job->window, job->data.get());
-                                             return job;
-                                           }) &
-          tbb::make_filter<JobPtr, void>(tbb::filter_mode::serial_in_order, [&](JobPtr job) {
-            const auto n = std::size_t(job->window.pixels());
-            for (int b = 0; b < bands; ++b) writer.write(b + 1, job->window, job->data.get() + b * n, type);
-            total += job->counts;
-            job->data.reset();  // free before reporting, so a slow callback holds no memory
-            done(job->window.pixels());
-          }));
+      tbb::make_filter<void, JobPtr>(tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> JobPtr {
+        if (next == windows.size()) {
+          fc.stop();
+          return nullptr;
+        }
+        auto job = std::make_shared<WindowJob<T>>();
+        job->window = windows[next++];
+        return job;
+      }) & tbb::make_filter<JobPtr, JobPtr>(tbb::filter_mode::parallel, [&](JobPtr job) {
+        const auto n = std::size_t(job->window.pixels());
+        job->data = std::make_unique_for_overwrite<T[]>(n * bands);
+        job->counts = fill(job->window, job->data.get());
+        return job;
+      }) & tbb::make_filter<JobPtr, void>(tbb::filter_mode::serial_in_order, [&](JobPtr job) {
+        const auto n = std::size_t(job->window.pixels());
+        for (int b = 0; b < bands; ++b) writer.write(b + 1, job->window, job->data.get() + b * n, type);
+        total += job->counts;
+        job->data.reset();  // free before reporting, so a slow callback holds no memory
+        done(job->window.pixels());
+      }));
   return total;
 }
 
 nlohmann::ordered_json counts_json(const QaCounts& c) {
-  return {{"fill", c.fill},   {"cloud", c.cloud}, {"dilated_cloud", c.dilated_cloud}, {"cloud_shadow", c.cloud_shadow},
-          {"snow", c.snow},   {"water", c.water}, {"clear", c.clear}};
+  return {{"fill", c.fill},
+          {"cloud", c.cloud},
+          {"dilated_cloud", c.dilated_cloud},
+          {"cloud_shadow", c.cloud_shadow},
+          {"snow", c.snow},
+          {"water", c.water},
+          {"clear", c.clear}};
 }
 
 // The known changes as truth.json entries: pixel window, centre/radius, world and lon/lat boxes.
@@ -147,7 +156,7 @@ nlohmann::ordered_json changes_json(const raster::SampleScene& scene, const rast
     const auto tl = grid.to_world(w.x, w.y), br = grid.to_world(w.x + w.width, w.y + w.height);
     const double cc = c.circular ? c.centre_col : w.x + w.width / 2.0;
     const double cr = c.circular ? c.centre_row : w.y + w.height / 2.0;
-    const auto ll = raster::to_lonlat(grid, {tl, br, grid.to_world(cc, cr)});
+    const auto ll = vector::to_lonlat(grid, {tl, br, grid.to_world(cc, cr)});
     nlohmann::ordered_json e{{"kind", raster::change_kind_name(c.kind)},
                              {"from", "forest"},
                              {"to", kTo[int(c.kind)]},
@@ -172,7 +181,8 @@ nlohmann::ordered_json truth_json(const SampleDataOptions& o, const raster::Samp
                                   const raster::Grid& grid, const std::vector<vector::SampleZone>& zones,
                                   const std::array<QaCounts, 2>& qa) {
   const auto b = grid.bounds();
-  nlohmann::ordered_json t{{"generator", "qinling sample-data"}, {"version", 1}, {"seed", o.seed}, {"size", o.size}};
+  nlohmann::ordered_json t{
+      {"generator", "qinling sample-data"}, {"version", 1}, {"seed", o.seed}, {"size", o.size}};
   t["grid"] = {{"crs", "EPSG:" + std::to_string(raster::kSampleEpsg)},
                {"width", grid.width},
                {"height", grid.height},
@@ -187,7 +197,8 @@ nlohmann::ordered_json truth_json(const SampleDataOptions& o, const raster::Samp
   t["changes"] = changes_json(scene, grid, zones);
   for (int d = 0; d < 2; ++d) {
     auto blobs = nlohmann::ordered_json::array();
-    for (const auto& c : scene.clouds(d)) blobs.push_back({{"col", c.col}, {"row", c.row}, {"radius", c.radius}});
+    for (const auto& c : scene.clouds(d))
+      blobs.push_back({{"col", c.col}, {"row", c.row}, {"radius", c.radius}});
     t["dates"][raster::kSceneDates[d]] = {{"file", std::string("scene_") + raster::kSceneDates[d] + ".tif"},
                                           {"cloud_blobs", blobs},
                                           {"qa_counts", counts_json(qa[d])}};
@@ -200,14 +211,16 @@ nlohmann::ordered_json truth_json(const SampleDataOptions& o, const raster::Samp
 
 }  // namespace
 
-SampleDataResult generate_sample_data(const SampleDataOptions& options, const std::function<void(double)>& progress) {
+SampleDataResult generate_sample_data(const SampleDataOptions& options,
+                                      const std::function<void(double)>& progress) {
   validate(options);
   const std::string compress = checked_compress(options);
   raster::init_gdal();
   const fs::path dir = fs::absolute(options.dir).lexically_normal();
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) throw ProcessingError(dir.string() + ": cannot create the folder: " + ec.message());
+  if (ec || !fs::is_directory(dir))
+    throw ProcessingError(dir.string() + ": cannot create the folder: " + ec.message());
 
   const int n = options.size;
   const raster::Grid grid = raster::sample_grid(n);
@@ -228,8 +241,8 @@ SampleDataResult generate_sample_data(const SampleDataOptions& options, const st
   tbb::task_arena arena(options.threads > 0 ? options.threads : tbb::task_arena::automatic);
   {
     StagedFile& file = stage("dem.tif");
-    raster::TiledWriter writer(file.temp(), grid, 1, GDT_Float32, creation_options(compress, true, options.threads),
-                               {raster::kDemNoData});
+    raster::TiledWriter writer(file.temp(), grid, 1, GDT_Float32,
+                               creation_options(compress, true, options.threads), {raster::kDemNoData});
     writer.set_band_description(1, "elevation");
     writer.dataset()->GetRasterBand(1)->SetUnitType("m");
     arena.execute([&] {
@@ -267,7 +280,8 @@ SampleDataResult generate_sample_data(const SampleDataOptions& options, const st
   }
 
   const auto zones = vector::sample_zones(n, options.seed);
-  vector::write_boundary_geojson(stage("boundary.geojson").temp(), grid, vector::sample_boundary(n, options.seed));
+  vector::write_boundary_geojson(stage("boundary.geojson").temp(), grid,
+                                 vector::sample_boundary(n, options.seed));
   vector::write_zones_geojson(stage("protected_zones.geojson").temp(), grid, zones);
   {
     StagedFile& file = stage("truth.json");

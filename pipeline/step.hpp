@@ -32,6 +32,10 @@ class OptionBinder {
   OptionBinder& optional(const std::string& key, std::string* target, const std::string& doc);
   OptionBinder& required(const std::string& key, std::vector<std::string>* target, const std::string& doc);
   OptionBinder& optional(const std::string& key, double* target, const std::string& doc);
+  // A name or a list of names; `target` keeps its default when the key is absent.
+  OptionBinder& optional(const std::string& key, std::vector<std::string>* target, const std::string& doc);
+  // A list of numbers, e.g. `range: [-0.2, 0.9]`.
+  OptionBinder& optional(const std::string& key, std::vector<double>* target, const std::string& doc);
   // The value must be one of `choices`.
   OptionBinder& choice(const std::string& key, std::string* target, const std::vector<std::string>& choices,
                        const std::string& doc);
@@ -52,6 +56,8 @@ struct ValidationContext {
   std::vector<std::string> step_ids;      // every step of the job
   std::vector<std::string> product_ids;   // the steps among them that are products
   std::string base_dir;                   // the job file's folder
+  // "input.band" → (file, band number), for product steps that read an input band directly
+  std::map<std::string, std::pair<std::string, int>> band_files;
   bool is_input(const std::string& n) const { return input_bands.count(n) != 0; }
   bool is_vector_input(const std::string& n) const { return vector_inputs.count(n) != 0; }
   bool is_step(const std::string& n) const;
@@ -103,6 +109,18 @@ class Step {
   virtual std::vector<std::string> needs() const = 0;
   // Pixel steps: computes `n` output values from the needed inputs. Called concurrently.
   virtual void compute(const std::vector<const float*>& in, float* out, std::size_t n) const;
+  // Focal pixel steps: how many pixels around each output pixel they read (0: a point operation).
+  virtual int halo() const { return 0; }
+  // The buffers of a window as focal steps see them: row-major, `width` × `height`, with the
+  // window padded by the halo (NaN beyond the raster edge); `res_x`/`res_y` in ground units.
+  struct Shape {
+    int width = 0, height = 0;
+    double res_x = 1, res_y = 1;
+  };
+  // Defaults to compute(in, out, width*height); focal steps override it.
+  virtual void compute_window(const std::vector<const float*>& in, float* out, const Shape& shape) const {
+    compute(in, out, std::size_t(shape.width) * std::size_t(shape.height));
+  }
   // Product steps: does the work; may store its result in ctx.results[id].
   virtual void produce(ProductContext& ctx);
 

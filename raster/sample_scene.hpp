@@ -18,17 +18,18 @@
 //
 // Scenes (scene_2023-07.tif, scene_2024-07.tif): 8 bands UInt16, band i = Landsat 8 C2 L2 SR_Bi
 // (1 coastal, 2 blue, 3 green, 4 red, 5 nir, 6 swir1, 7 swir2), band 8 = QA_PIXEL. SR bands are
-// DN with reflectance = DN*0.0000275 - 0.2 (GDAL scale/offset set), nodata 0 (GeoTIFF has one
-// nodata value per file, so it applies to QA_PIXEL too, which never holds 0; QA fill is value 1). Land cover: farmland/urban on the plain; forest
-// (NDVI 0.72–0.86) on the mountain sides; shrub/meadow above ~2450 m; bare rock above ~2780 m
-// and on steep high slopes; snow patches above ~2860 m; rivers (water) in some valley bottoms.
+// DN with reflectance = DN*0.0000275 - 0.2 (GDAL scale/offset set), nodata 0. A GeoTIFF has one
+// nodata value per file, so QA_PIXEL reports nodata 0 too; it never holds 0 (fill is QA 1).
+// Land cover: farmland (parcels) and towns on the plain; forest (NDVI 0.72–0.86) on the mountain
+// sides; shrub/meadow above ~2450 m; bare rock above ~2780 m and on steep high slopes; snow
+// patches above ~2860 m; rivers (water) in some valley bottoms and along the plain.
 // QA_PIXEL values follow C2 with the confidence pairs: clear land 21824, clear water 21952,
 // snow 30048, cloud shadow 23888 (+128 over water), dilated cloud 21762, cloud 22280, fill 1.
-// Each date has 5 cloud blobs (radius 0.025–0.055 N, placed from the seed and the date) that
-// are bright in every SR band, a dilated-cloud ring (>= 3 px) around each, and a dark shadow of
-// the same shape offset 1.3 radii to the west-north-west. Fill (all SR bands 0, QA 1): 2023-07
-// the north-east corner triangle (N-1-col)+row < 0.12 N; 2024-07 the south-west corner triangle
-// col+(N-1-row) < 0.10 N.
+// Each date has up to 5 cloud blobs (radius 0.025–0.055 N, placed from the seed and the date)
+// that are bright in every SR band, a dilated-cloud ring (>= 3 px) around each, and a dark shadow
+// of the same shape offset 1.3 radii to the west-north-west (sun azimuth 120°). Fill (all SR
+// bands 0, QA 1): 2023-07 the north-east corner triangle (N-1-col)+row < 0.12 N; 2024-07 the
+// south-west corner triangle col+(N-1-row) < 0.10 N.
 //
 // Changes 2023-07 → 2024-07 (forest in 2023 by construction; never under cloud, dilated cloud,
 // shadow or fill on either date; pixel membership tests the pixel centre):
@@ -73,8 +74,8 @@ const char* change_kind_name(ChangeKind kind);
 // A known change: a pixel rectangle (`window`) or a disc inside it.
 struct ChangeRegion {
   ChangeKind kind{};
-  Window window;             // bounding box in pixels
-  bool circular = false;     // false: the whole window
+  Window window;                                      // bounding box in pixels
+  bool circular = false;                              // false: the whole window
   double centre_col = 0, centre_row = 0, radius = 0;  // pixel units; pixel (c,r) has centre (c+.5,r+.5)
   bool contains(int col, int row) const;
   std::int64_t pixel_count() const;
@@ -97,9 +98,6 @@ Grid sample_grid(int size);
 // of randomness, shared with the sample vectors.
 double sample_hash_unit(std::uint64_t seed, std::int64_t a, std::int64_t b);
 
-// Points in `grid`'s CRS → WGS 84 (lon, lat).
-std::vector<std::array<double, 2>> to_lonlat(const Grid& grid, const std::vector<std::array<double, 2>>& xy);
-
 // The scene model. Cheap to build (a few microseconds); the fill_* calls are thread-safe and
 // parallelise internally over the rows of the window.
 class SampleScene {
@@ -119,11 +117,10 @@ class SampleScene {
   QaCounts fill_scene(int date, const Window& w, std::uint16_t* out) const;
 
  private:
-  struct RowContext;
   void elevation_row(int row, int x0, int width, float* out, float* scratch) const;
   void add_warp_row(int row, int x0, int width, float* warp) const;
   QaCounts scene_row(int date, const Window& w, int row, const float* elev_halo, std::uint16_t* out,
-                     RowContext& ctx) const;
+                     std::vector<float>& scratch) const;
   void place_clouds();
 
   int size_;

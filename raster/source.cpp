@@ -99,6 +99,7 @@ GDALRasterBand* GridReader::band_handle(const BandSource& src) {
     // The band alone (a VRT), so the warper works on this band only and its nodata, then a warped
     // VRT on exactly the analysis grid; GDAL warps lazily, block by block, as windows are read.
     ErrorTrap trap;
+    const std::string& resampling = src.resampling.empty() ? state.resampling : src.resampling;
     const std::string b = std::to_string(src.band);
     std::vector<const char*> targs{"-of", "VRT", "-b", b.c_str(), nullptr};
     GDALTranslateOptions* topts = GDALTranslateOptionsNew(const_cast<char**>(targs.data()), nullptr);
@@ -115,7 +116,7 @@ GDALRasterBand* GridReader::band_handle(const BandSource& src) {
     std::snprintf(te[3], 32, "%.17g", bb.ymax);
     const std::string w = std::to_string(grid_.width), h = std::to_string(grid_.height);
     std::vector<const char*> args{"-of", "VRT", "-te", te[0], te[1], te[2], te[3], "-ts", w.c_str(), h.c_str(),
-                                  "-r", state.resampling.c_str(), "-ot", "Float32", "-dstnodata", "nan",
+                                  "-r", resampling.c_str(), "-ot", "Float32", "-dstnodata", "nan",
                                   // Exact transformation: the approximate one interpolates over each
                                   // chunk, which would make values depend on how reads are split.
                                   "-et", "0"};
@@ -162,6 +163,10 @@ void GridReader::read(const BandSource& src, const Window& w, float* out) {
               trap, src.path, "reading the mask of band " + std::to_string(src.band), true);
     for (std::int64_t i = 0; i < n; ++i)
       if (mask[i] == 0) out[i] = std::nanf("");
+  }
+  if (src.scale != 1.0 || src.offset != 0.0) {
+    const double sc = src.scale, of = src.offset;
+    for (std::int64_t i = 0; i < n; ++i) out[i] = float(double(out[i]) * sc + of);  // NaN stays NaN
   }
 }
 

@@ -15,8 +15,12 @@ namespace qinling::raster {
 
 // One band of one file.
 struct BandSource {
+  BandSource() = default;
+  BandSource(std::string p, int b) : path(std::move(p)), band(b) {}
   std::string path;
   int band = 1;
+  double scale = 1.0, offset = 0.0;  // physical value = stored * scale + offset
+  std::string resampling;            // empty: the file's
 };
 
 // What we learn about a file before processing: its grid, band count, block size.
