@@ -8,12 +8,6 @@ void register_builtin_steps(StepRegistry& registry) {
   steps::add_index_kinds(registry);
   steps::add_terrain_kinds(registry);
   registry.add(steps::calc_kind());
-  registry.add(steps::tiles_build_kind());
-  registry.add(steps::grid_build_kind());
-  registry.add(steps::grid_load_kind());
-  registry.add(steps::zonal_stats_kind());
-  registry.add(steps::zones_overlay_kind());
-  registry.add(steps::supervision_alerts_kind());
 }
 
 namespace steps {

@@ -10,14 +10,8 @@ void add_index_kinds(StepRegistry& registry);
 // terrain.slope, terrain.aspect, terrain.hillshade (pipeline/steps/terrain.cpp)
 void add_terrain_kinds(StepRegistry& registry);
 StepKind calc_kind();
-StepKind tiles_build_kind();  // pipeline/steps/tiles_build.cpp
 // The supervision grid (pipeline/steps/grid_build.cpp, grid_load.cpp, zonal_stats.cpp, zones_overlay.cpp,
 // supervision_alerts.cpp).
-StepKind grid_build_kind();
-StepKind grid_load_kind();
-StepKind zonal_stats_kind();
-StepKind zones_overlay_kind();
-StepKind supervision_alerts_kind();
 
 // Reports an error unless `input` is a job input with a band named `band` (`role` names the option).
 void require_input_band(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& key_path,
