@@ -30,6 +30,7 @@ struct SampleDataResult {
 // and ProcessingError when a file cannot be written. `progress` gets fractions in [0, 1],
 // non-decreasing, ending at 1; it may be empty, and an exception it throws cancels the run
 // (leaving the folder as it was).
-SampleDataResult generate_sample_data(const SampleDataOptions& options, const std::function<void(double)>& progress);
+SampleDataResult generate_sample_data(const SampleDataOptions& options,
+                                      const std::function<void(double)>& progress);
 
 }  // namespace qinling::pipeline

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <string>
+#include <string_view>
 
 #include "models/errors.hpp"
 
@@ -31,11 +31,16 @@ float smooth(float t) { return t * t * (3.0f - 2.0f * t); }
 float smoothstep(float a, float b, float x) { return smooth(std::clamp((x - a) / (b - a), 0.0f, 1.0f)); }
 float sq(float x) { return x * x; }
 
-// One salt per noise field, so fields are independent and all change with the seed.
-enum Field : int { kNoiseFront, kNoiseWarp, kNoiseWarp2, kNoiseRelief, kNoiseWei, kNoiseRiver, kNoiseCover, kNoiseVigour, kNoiseVigour2,
-                   kNoiseFields, kNoiseUrban, kNoiseGap, kNoiseCloudEdge, kNoiseTexture, kNoiseParcel, kNoiseDate,
-                   kNoiseClouds = kNoiseDate + 2, kNoiseFbm = kNoiseClouds + 2 };
-std::uint64_t salt(std::uint64_t seed, int field) { return mix64(mix64(seed) + std::uint64_t(field)); }
+// One salt per named noise field (FNV-1a of the name), so fields are independent of each other
+// and all change with the seed.
+constexpr std::uint64_t name_hash(std::string_view name) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char ch : name) h = (h ^ std::uint64_t(static_cast<unsigned char>(ch))) * 0x100000001b3ull;
+  return h;
+}
+std::uint64_t salt(std::uint64_t seed, std::string_view field, int index = 0) {
+  return mix64(mix64(seed) ^ name_hash(field)) + std::uint64_t(index);
+}
 
 // The +64 keeps lattice coordinates positive (the halo reaches row/column -1), so truncation
 // floors; it shifts the lattice, which is arbitrary anyway.
@@ -83,7 +88,7 @@ float mountain_factor(float v, float front) {
 }
 float ridge_fraction(float v, float warp) {
   const float t = kRidges * v + 1.6f * (warp - 0.5f) + 8.0f;  // > 0, so int() floors
-  return t - float(int(t));  // 0 and 1 are valley bottoms, 0.5 a crest
+  return t - float(int(t));                                   // 0 and 1 are valley bottoms, 0.5 a crest
 }
 
 enum Cover : int { kWater, kForest, kShrub, kRock, kSnow, kFarm, kUrban, kBare, kBurned, kCoverCount };
@@ -95,15 +100,24 @@ struct Endmembers {
   float a[7], b[7];
 };
 constexpr Endmembers kSpectra[kCoverCount] = {
-    {{0.045f, 0.055f, 0.070f, 0.050f, 0.022f, 0.012f, 0.008f}, {0.060f, 0.075f, 0.095f, 0.080f, 0.040f, 0.020f, 0.012f}},
-    {{0.022f, 0.028f, 0.055f, 0.042f, 0.260f, 0.155f, 0.070f}, {0.018f, 0.022f, 0.048f, 0.026f, 0.330f, 0.130f, 0.052f}},
-    {{0.035f, 0.042f, 0.075f, 0.070f, 0.240f, 0.220f, 0.130f}, {0.030f, 0.036f, 0.070f, 0.050f, 0.290f, 0.200f, 0.100f}},
-    {{0.090f, 0.110f, 0.140f, 0.170f, 0.230f, 0.290f, 0.240f}, {0.120f, 0.140f, 0.180f, 0.220f, 0.280f, 0.330f, 0.270f}},
-    {{0.700f, 0.720f, 0.700f, 0.660f, 0.550f, 0.090f, 0.050f}, {0.850f, 0.880f, 0.860f, 0.820f, 0.700f, 0.120f, 0.070f}},
-    {{0.060f, 0.075f, 0.110f, 0.140f, 0.230f, 0.300f, 0.220f}, {0.025f, 0.032f, 0.070f, 0.040f, 0.360f, 0.190f, 0.090f}},
-    {{0.090f, 0.100f, 0.120f, 0.140f, 0.190f, 0.220f, 0.190f}, {0.130f, 0.150f, 0.170f, 0.190f, 0.240f, 0.270f, 0.240f}},
-    {{0.060f, 0.070f, 0.100f, 0.150f, 0.210f, 0.290f, 0.240f}, {0.075f, 0.085f, 0.120f, 0.180f, 0.240f, 0.330f, 0.270f}},
-    {{0.030f, 0.035f, 0.050f, 0.070f, 0.100f, 0.190f, 0.220f}, {0.040f, 0.045f, 0.060f, 0.090f, 0.130f, 0.220f, 0.250f}},
+    {{0.045f, 0.055f, 0.070f, 0.050f, 0.022f, 0.012f, 0.008f},
+     {0.060f, 0.075f, 0.095f, 0.080f, 0.040f, 0.020f, 0.012f}},
+    {{0.022f, 0.028f, 0.055f, 0.042f, 0.260f, 0.155f, 0.070f},
+     {0.018f, 0.022f, 0.048f, 0.026f, 0.330f, 0.130f, 0.052f}},
+    {{0.035f, 0.042f, 0.075f, 0.070f, 0.240f, 0.220f, 0.130f},
+     {0.030f, 0.036f, 0.070f, 0.050f, 0.290f, 0.200f, 0.100f}},
+    {{0.090f, 0.110f, 0.140f, 0.170f, 0.230f, 0.290f, 0.240f},
+     {0.120f, 0.140f, 0.180f, 0.220f, 0.280f, 0.330f, 0.270f}},
+    {{0.700f, 0.720f, 0.700f, 0.660f, 0.550f, 0.090f, 0.050f},
+     {0.850f, 0.880f, 0.860f, 0.820f, 0.700f, 0.120f, 0.070f}},
+    {{0.060f, 0.075f, 0.110f, 0.140f, 0.230f, 0.300f, 0.220f},
+     {0.025f, 0.032f, 0.070f, 0.040f, 0.360f, 0.190f, 0.090f}},
+    {{0.090f, 0.100f, 0.120f, 0.140f, 0.190f, 0.220f, 0.190f},
+     {0.130f, 0.150f, 0.170f, 0.190f, 0.240f, 0.270f, 0.240f}},
+    {{0.060f, 0.070f, 0.100f, 0.150f, 0.210f, 0.290f, 0.240f},
+     {0.075f, 0.085f, 0.120f, 0.180f, 0.240f, 0.330f, 0.270f}},
+    {{0.030f, 0.035f, 0.050f, 0.070f, 0.100f, 0.190f, 0.220f},
+     {0.040f, 0.045f, 0.060f, 0.090f, 0.130f, 0.220f, 0.250f}},
 };
 constexpr float kCloudSpectrum[7] = {0.50f, 0.52f, 0.53f, 0.55f, 0.60f, 0.42f, 0.30f};
 
@@ -115,7 +129,8 @@ constexpr float kCloudEdgeMin = 0.85f;  // cloud edges wobble by d × [0.85, 1.1
 
 // QA_PIXEL confidence pairs (bits 8–15) at "low" for cloud, shadow, snow and cirrus, as USGS
 // writes them on clear pixels; bits 9, 11, 13 raise one of them to "high".
-constexpr std::uint16_t kQaLowConfidence = 0x5500, kCloudHigh = 0x0200, kShadowHigh = 0x0800, kSnowHigh = 0x2000;
+constexpr std::uint16_t kQaLowConfidence = 0x5500, kCloudHigh = 0x0200, kShadowHigh = 0x0800,
+                        kSnowHigh = 0x2000;
 
 // DN = (reflectance - offset) / scale, with +0.5 so that truncation rounds.
 constexpr float kDnPerUnit = float(1.0 / kReflectanceScale);
@@ -130,12 +145,8 @@ double sample_hash_unit(std::uint64_t seed, std::int64_t a, std::int64_t b) {
 }
 
 const char* change_kind_name(ChangeKind kind) {
-  switch (kind) {
-    case ChangeKind::kForestClearing: return "forest_clearing";
-    case ChangeKind::kBurnScar: return "burn_scar";
-    case ChangeKind::kNewReservoir: return "new_reservoir";
-  }
-  return "unknown";
+  static constexpr const char* kNames[] = {"forest_clearing", "burn_scar", "new_reservoir"};
+  return kNames[int(kind)];
 }
 
 bool ChangeRegion::contains(int col, int row) const {
@@ -159,54 +170,30 @@ QaCounts& QaCounts::operator+=(const QaCounts& o) {
   return *this;
 }
 
-namespace {
-struct CtDeleter {
-  void operator()(OGRCoordinateTransformation* ct) const { OGRCoordinateTransformation::DestroyCT(ct); }
-};
-using CtPtr = std::unique_ptr<OGRCoordinateTransformation, CtDeleter>;
-
-// Both CRSs in easting/northing (lon/lat) order, whatever the EPSG axis order says.
-CtPtr make_transform(const OGRSpatialReference& from, const OGRSpatialReference& to) {
-  CtPtr ct(OGRCreateCoordinateTransformation(&from, &to));
-  if (!ct) throw ProcessingError("cannot create a coordinate transformation: " + std::string(CPLGetLastErrorMsg()));
-  return ct;
-}
-OGRSpatialReference srs_from_epsg(int code) {
-  OGRSpatialReference srs;
-  if (srs.importFromEPSG(code) != OGRERR_NONE)
-    throw ProcessingError("EPSG:" + std::to_string(code) + " is unknown to PROJ (is proj.db installed?)");
-  srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  return srs;
-}
-}  // namespace
-
 Grid sample_grid(int size) {
-  const OGRSpatialReference wgs84 = srs_from_epsg(4326), target = srs_from_epsg(kSampleEpsg);
+  OGRSpatialReference wgs84, target;
+  if (wgs84.importFromEPSG(4326) != OGRERR_NONE || target.importFromEPSG(kSampleEpsg) != OGRERR_NONE)
+    throw ProcessingError("EPSG:" + std::to_string(kSampleEpsg) +
+                          " is unknown to PROJ (is proj.db installed?)");
+  // Easting/northing and lon/lat order, whatever the EPSG axis order says.
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  target.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  OGRCoordinateTransformation* ct = OGRCreateCoordinateTransformation(&wgs84, &target);
   double x = kSampleCentreLon, y = kSampleCentreLat;
-  if (!make_transform(wgs84, target)->Transform(1, &x, &y))
+  const bool ok = ct != nullptr && ct->Transform(1, &x, &y);
+  OGRCoordinateTransformation::DestroyCT(ct);
+  if (!ok)
     throw ProcessingError("cannot project the sample scene's centre to EPSG:" + std::to_string(kSampleEpsg));
-  const double half = size * kSamplePixelSize / 2;
+  const double half = size * kSamplePixelSize / 2, res = kSamplePixelSize;
   Grid g;
   g.width = g.height = size;
   // Snapped to whole pixels so that grids of any size share one pixel lattice.
-  g.geotransform = {std::round((x - half) / kSamplePixelSize) * kSamplePixelSize, kSamplePixelSize, 0,
-                    std::round((y + half) / kSamplePixelSize) * kSamplePixelSize, 0, -kSamplePixelSize};
+  g.geotransform = {std::round((x - half) / res) * res, res, 0, std::round((y + half) / res) * res, 0, -res};
   char* wkt = nullptr;
   target.exportToWkt(&wkt);
   g.crs_wkt = wkt != nullptr ? wkt : "";
   CPLFree(wkt);
   return g;
-}
-
-std::vector<std::array<double, 2>> to_lonlat(const Grid& grid, const std::vector<std::array<double, 2>>& xy) {
-  OGRSpatialReference from;
-  if (from.importFromWkt(grid.crs_wkt.c_str()) != OGRERR_NONE) throw ProcessingError("bad CRS in the grid");
-  from.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  const auto ct = make_transform(from, srs_from_epsg(4326));
-  std::vector<std::array<double, 2>> out = xy;
-  for (auto& p : out)
-    if (!ct->Transform(1, &p[0], &p[1])) throw ProcessingError("cannot transform a point to WGS 84");
-  return out;
 }
 
 SampleScene::SampleScene(int size, std::uint64_t seed) : size_(size), seed_(seed) {
@@ -217,7 +204,8 @@ SampleScene::SampleScene(int size, std::uint64_t seed) : size_(size), seed_(seed
   const auto disc = [&](ChangeKind kind, double cu, double cv, double r) {
     ChangeRegion d{kind, {}, true, cu * n, cv * n, r * n};
     const int x0 = fl(d.centre_col - d.radius), y0 = fl(d.centre_row - d.radius);
-    d.window = {x0, y0, int(std::ceil(d.centre_col + d.radius)) - x0, int(std::ceil(d.centre_row + d.radius)) - y0};
+    d.window = {x0, y0, int(std::ceil(d.centre_col + d.radius)) - x0,
+                int(std::ceil(d.centre_row + d.radius)) - y0};
     return d;
   };
   changes_ = {clearing, disc(ChangeKind::kBurnScar, 0.46, 0.71, 0.04),
@@ -237,7 +225,7 @@ bool SampleScene::is_fill(int date, int col, int row) const {
 void SampleScene::place_clouds() {
   const double n = size_;
   for (int date = 0; date < 2; ++date) {
-    const std::uint64_t s = salt(seed_, kNoiseClouds + date);
+    const std::uint64_t s = salt(seed_, "clouds", date);
     for (int k = 0; k < 5; ++k) {
       for (int attempt = 0; attempt < 200; ++attempt) {
         const std::uint64_t h = hash2(s, k, attempt);
@@ -254,7 +242,8 @@ void SampleScene::place_clouds() {
             ok = ok && std::hypot(px - qx, py - qy) > reach;
           }
         }
-        for (const auto& o : clouds_[date]) ok = ok && std::hypot(b.col - o.col, b.row - o.row) > 1.2 * (b.radius + o.radius);
+        for (const auto& o : clouds_[date])
+          ok = ok && std::hypot(b.col - o.col, b.row - o.row) > 1.2 * (b.radius + o.radius);
         if (ok) {
           clouds_[date].push_back(b);
           break;
@@ -271,12 +260,12 @@ void SampleScene::elevation_row(int row, int x0, int width, float* out, float* s
   float* relief = scratch + 2 * width;
   float* fbm = scratch + 3 * width;
   std::fill(scratch, scratch + 4 * std::size_t(width), 0.0f);
-  add_noise_row(salt(seed_, kNoiseFront), 3, size_, 0, x0, width, 1, front);
+  add_noise_row(salt(seed_, "front"), 3, size_, 0, x0, width, 1, front);
   add_warp_row(row, x0, width, warp);
-  add_noise_row(salt(seed_, kNoiseRelief), 5, size_, row, x0, width, 1, relief);
+  add_noise_row(salt(seed_, "relief"), 5, size_, row, x0, width, 1, relief);
   float total = 0, amp = 1;
   for (int o = 0; o < kFbmOctaves; ++o, amp *= 0.6f) {
-    add_noise_row(salt(seed_, kNoiseFbm + o), 4 << o, size_, row, x0, width, amp, fbm);
+    add_noise_row(salt(seed_, "fbm", o), 4 << o, size_, row, x0, width, amp, fbm);
     total += amp;
   }
   const float norm = 2.0f / total, inv_n = 1.0f / float(size_);
@@ -303,8 +292,8 @@ void SampleScene::elevation_row(int row, int x0, int width, float* out, float* s
 
 // Ridge-line meander: two octaves, so ridges bend at the scale of the range and of a few km.
 void SampleScene::add_warp_row(int row, int x0, int width, float* warp) const {
-  add_noise_row(salt(seed_, kNoiseWarp), 2.5, size_, row, x0, width, 0.8f, warp);
-  add_noise_row(salt(seed_, kNoiseWarp2), 9, size_, row, x0, width, 0.2f, warp);
+  add_noise_row(salt(seed_, "warp"), 2.5, size_, row, x0, width, 0.8f, warp);
+  add_noise_row(salt(seed_, "warp2"), 9, size_, row, x0, width, 0.2f, warp);
 }
 
 void SampleScene::fill_dem(const Window& w, float* out) const {
@@ -315,12 +304,104 @@ void SampleScene::fill_dem(const Window& w, float* out) const {
   });
 }
 
-// Per-thread scratch of one scene row: the noise fields the land cover needs.
-struct SampleScene::RowContext {
-  explicit RowContext(int width) : fields(std::size_t(kFieldRows) * width) {}
-  static constexpr int kFieldRows = 10;
-  std::vector<float> fields;
+namespace {
+
+// The noise fields of one scene row, one value per pixel, and the row's constants.
+struct RowFields {
+  RowFields(std::vector<float>& scratch, int width, int row, int size) {
+    scratch.assign(10 * std::size_t(width), 0.0f);
+    float** all[] = {&front, &warp, &wei, &river, &cover, &vigour, &fields, &urban, &gap, &edge};
+    for (std::size_t i = 0; i < std::size(all); ++i) *all[i] = scratch.data() + i * width;
+    n = float(size), v = (row + 0.5f) / n;
+    river_half = std::max(1.5f, 0.0006f * n), wei_half = std::max(2.0f, 0.001f * n);
+  }
+  float *front, *warp, *wei, *river, *cover, *vigour, *fields, *urban, *gap, *edge;
+  float n, v, river_half, wei_half;
 };
+
+struct Surface {
+  int cover;
+  float mix;  // 0..1 between the class's two end members
+};
+
+// Land cover from position, elevation, slope and noise (date independent).
+Surface land_cover(const RowFields& f, int c, float e, float g2) {
+  const float m = mountain_factor(f.v, f.front[c]);
+  const float tf = ridge_fraction(f.v, f.warp[c]);
+  const float to_valley = std::min(tf, 1.0f - tf) * f.n / kRidges;
+  if ((m < 0.5f && std::abs(f.v - 0.055f - 0.04f * f.wei[c]) * f.n < f.wei_half) ||
+      (m > 0.6f && to_valley < f.river_half && f.river[c] > 0.45f))
+    return {kWater, 0.6f * f.vigour[c]};
+  if (m < 0.35f) return {f.urban[c] > 0.70f ? kUrban : kFarm, 0};
+  const float ej = e + 160.0f * (f.cover[c] - 0.5f);
+  if (ej > 2860.0f && f.gap[c] > 0.5f) return {kSnow, f.vigour[c]};
+  if (ej > 2780.0f || (ej > 2250.0f && g2 > 0.6f)) return {kRock, f.cover[c]};
+  if (ej > 2450.0f || f.gap[c] > 0.8f) return {kShrub, f.vigour[c]};
+  if (ej < 850.0f && f.fields[c] > 0.6f) return {kFarm, 0};
+  return {kForest, f.vigour[c]};
+}
+
+// Parcels of about 420×270 m (city blocks of 180 m) each with its own crop or roof, and
+// brighter margins and streets; sizes are in pixels, as real parcels do not scale with N.
+float parcel_mix(int cover, std::uint64_t parcel_salt, int col, int row) {
+  const int pw = cover == kFarm ? 14 : 6, ph = cover == kFarm ? 9 : 6;
+  const float parcel = unit(hash2(parcel_salt, col / pw, row / ph));
+  const bool margin = col % pw == 0 || row % ph == 0;
+  if (cover == kUrban) return margin ? 1.0f : 0.7f * parcel;
+  return (parcel < 0.2f ? 0.1f * parcel : 0.5f + 0.6f * (parcel - 0.2f)) * (margin ? 0.6f : 1.0f);
+}
+
+struct NearBlob {
+  CloudBlob b;
+  double dil, reach;
+};
+struct CloudHit {
+  float alpha = 0;  // cloud opacity; > 0 means cloud
+  bool ring = false, shadow = false;
+};
+
+CloudHit cloud_hit(const std::vector<NearBlob>& blobs, int col, int row, float wobble) {
+  CloudHit hit;
+  for (const auto& nb : blobs) {
+    const double dx = col + 0.5 - nb.b.col, dy = row + 0.5 - nb.b.row;
+    if (std::abs(dx) < nb.reach && std::abs(dy) < nb.reach) {
+      const double d = std::sqrt(dx * dx + dy * dy) / nb.b.radius * wobble;
+      if (d < 1) hit.alpha = std::max(hit.alpha, std::min(1.0f, 0.65f + 1.2f * float(1 - d)));
+      hit.ring = hit.ring || (d >= 1 && d < 1 + nb.dil);
+    }
+    const double sx = dx - kShadowDirX * kShadowOffset * nb.b.radius;
+    const double sy = dy - kShadowDirY * kShadowOffset * nb.b.radius;
+    if (std::abs(sx) < nb.reach && std::abs(sy) < nb.reach)
+      hit.shadow = hit.shadow || std::sqrt(sx * sx + sy * sy) / nb.b.radius * wobble < 0.95;
+  }
+  return hit;
+}
+
+// Darkens or brightens `rho` for the sky state and returns the QA_PIXEL word, counting flags.
+std::uint16_t apply_sky(const CloudHit& hit, int cover, float edge, float* rho, QaCounts& counts) {
+  std::uint16_t q = kQaLowConfidence;
+  if (hit.alpha > 0) {
+    ++counts.cloud;
+    const float bright = hit.alpha * (0.9f + 0.2f * edge);
+    for (int b = 0; b < 7; ++b) rho[b] = rho[b] * (1 - hit.alpha) + bright * kCloudSpectrum[b];
+    return q | kCloudHigh | qa_bits::kCloud;
+  }
+  if (hit.ring) {
+    q |= qa_bits::kDilatedCloud, ++counts.dilated_cloud;
+    for (int b = 0; b < 7; ++b) rho[b] += 0.02f;  // thin haze
+  } else {
+    q |= qa_bits::kClear, ++counts.clear;
+  }
+  if (hit.shadow) {
+    q |= qa_bits::kCloudShadow | kShadowHigh, ++counts.cloud_shadow;
+    for (int b = 0; b < 7; ++b) rho[b] *= 0.3f;
+  }
+  if (cover == kWater) q |= qa_bits::kWater, ++counts.water;
+  if (cover == kSnow) q |= qa_bits::kSnow | kSnowHigh, ++counts.snow;
+  return q;
+}
+
+}  // namespace
 
 QaCounts SampleScene::fill_scene(int date, const Window& w, std::uint16_t* out) const {
   // Elevation with a one-pixel halo, for slope and shading at the window's edges.
@@ -333,59 +414,48 @@ QaCounts SampleScene::fill_scene(int date, const Window& w, std::uint16_t* out) 
   });
   std::vector<QaCounts> counts(w.height);
   tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 4), [&](const tbb::blocked_range<int>& r) {
-    RowContext ctx(w.width);
+    std::vector<float> scratch;
     for (int i = r.begin(); i < r.end(); ++i)
-      counts[i] = scene_row(date, w, w.y + i, halo.data() + std::size_t(i) * hw, out, ctx);
+      counts[i] = scene_row(date, w, w.y + i, halo.data() + std::size_t(i) * hw, out, scratch);
   });
   QaCounts total;
   for (const auto& c : counts) total += c;
   return total;
 }
 
-
-QaCounts SampleScene::scene_row(int date, const Window& w, int row, const float* elev_halo, std::uint16_t* out,
-                                RowContext& ctx) const {
+QaCounts SampleScene::scene_row(int date, const Window& w, int row, const float* elev_halo,
+                                std::uint16_t* out, std::vector<float>& scratch) const {
   const int width = w.width, x0 = w.x;
-  std::fill(ctx.fields.begin(), ctx.fields.end(), 0.0f);
-  float* f[RowContext::kFieldRows];
-  for (int i = 0; i < RowContext::kFieldRows; ++i) f[i] = ctx.fields.data() + std::size_t(i) * width;
-  auto [front, warp, wei, river, cover_noise, vigour, fields, urban, gap, edge] = f;
-  add_noise_row(salt(seed_, kNoiseFront), 3, size_, 0, x0, width, 1, front);  // as in elevation_row
-  add_warp_row(row, x0, width, warp);
-  add_noise_row(salt(seed_, kNoiseWei), 2.5, size_, 0, x0, width, 1, wei);
-  add_noise_row(salt(seed_, kNoiseRiver), 6, size_, row, x0, width, 1, river);
-  add_noise_row(salt(seed_, kNoiseCover), 24, size_, row, x0, width, 1, cover_noise);
-  add_noise_row(salt(seed_, kNoiseVigour), 16, size_, row, x0, width, 2.0f / 3, vigour);
-  add_noise_row(salt(seed_, kNoiseVigour2), 48, size_, row, x0, width, 1.0f / 3, vigour);
-  add_noise_row(salt(seed_, kNoiseFields), 40, size_, row, x0, width, 1, fields);
-  add_noise_row(salt(seed_, kNoiseUrban), 10, size_, row, x0, width, 1, urban);
-  add_noise_row(salt(seed_, kNoiseGap), 20, size_, row, x0, width, 1, gap);
-  add_noise_row(salt(seed_, kNoiseCloudEdge), 48, size_, row, x0, width, 1, edge);
+  const RowFields f(scratch, width, row, size_);
+  add_noise_row(salt(seed_, "front"), 3, size_, 0, x0, width, 1, f.front);  // as in elevation_row
+  add_warp_row(row, x0, width, f.warp);
+  add_noise_row(salt(seed_, "wei"), 2.5, size_, 0, x0, width, 1, f.wei);
+  add_noise_row(salt(seed_, "river"), 6, size_, row, x0, width, 1, f.river);
+  add_noise_row(salt(seed_, "cover"), 24, size_, row, x0, width, 1, f.cover);
+  add_noise_row(salt(seed_, "vigour"), 16, size_, row, x0, width, 2.0f / 3, f.vigour);
+  add_noise_row(salt(seed_, "vigour2"), 48, size_, row, x0, width, 1.0f / 3, f.vigour);
+  add_noise_row(salt(seed_, "fields"), 40, size_, row, x0, width, 1, f.fields);
+  add_noise_row(salt(seed_, "urban"), 10, size_, row, x0, width, 1, f.urban);
+  add_noise_row(salt(seed_, "gap"), 20, size_, row, x0, width, 1, f.gap);
+  add_noise_row(salt(seed_, "cloud_edge"), 48, size_, row, x0, width, 1, f.edge);
 
-  const float n = float(size_), v = (row + 0.5f) / n;
   // Relief is defined in scene fractions, so slopes are rescaled to what they are at N = 1000.
-  const float slope_scale = n / 1000.0f / (2.0f * float(kSamplePixelSize));
-  const float river_half = std::max(1.5f, 0.0006f * n), wei_half = std::max(2.0f, 0.001f * n);
+  const float slope_scale = f.n / 1000.0f / (2.0f * float(kSamplePixelSize));
   const float* up = elev_halo;
   const float* mid = elev_halo + (width + 2);
   const float* down = elev_halo + 2 * (width + 2);
-  std::array<const ChangeRegion*, 3> regions{};
-  int n_regions = 0;
+  std::vector<const ChangeRegion*> regions;
   for (const auto& c : changes_)
-    if (row >= c.window.y && row < c.window.y + c.window.height) regions[n_regions++] = &c;
-  struct Near {
-    CloudBlob b;
-    double dil, reach;
-  };
-  std::vector<Near> blobs;
+    if (row >= c.window.y && row < c.window.y + c.window.height) regions.push_back(&c);
+  std::vector<NearBlob> blobs;
   for (const auto& b : clouds_[date]) {
     const double reach = b.radius * (1 + dilation(b)) / kCloudEdgeMin + 1;
     const double shadow_dy = kShadowDirY * kShadowOffset * b.radius;
     if (std::abs(row + 0.5 - b.row) < reach || std::abs(row + 0.5 - b.row - shadow_dy) < reach)
       blobs.push_back({b, dilation(b), reach});
   }
-  const std::uint64_t parcel_salt = salt(seed_, kNoiseParcel);
-  const std::uint64_t tex_salt = salt(seed_, kNoiseTexture), noise_salt = salt(seed_, kNoiseDate + date);
+  const std::uint64_t parcel_salt = salt(seed_, "parcel"), tex_salt = salt(seed_, "texture");
+  const std::uint64_t noise_salt = salt(seed_, "date", date);
   const std::size_t plane = std::size_t(w.pixels());
   std::uint16_t* o = out + std::size_t(row - w.y) * width;
   QaCounts counts;
@@ -397,88 +467,23 @@ QaCounts SampleScene::scene_row(int date, const Window& w, int row, const float*
       ++counts.fill;
       continue;
     }
-    // Land cover from elevation, slope, position and noise.
-    const float e = mid[c + 1];
     const float gx = (mid[c + 2] - mid[c]) * slope_scale, gy = (up[c + 1] - down[c + 1]) * slope_scale;
     const float g2 = gx * gx + gy * gy;
-    const float m = mountain_factor(v, front[c]);
-    const float tf = ridge_fraction(v, warp[c]);
-    const float to_valley = std::min(tf, 1.0f - tf) * n / kRidges;
-    int cover = kForest;
-    float mix = vigour[c];
-    if ((m < 0.5f && std::abs(v - 0.055f - 0.04f * wei[c]) * n < wei_half) ||
-        (m > 0.6f && to_valley < river_half && river[c] > 0.45f)) {
-      cover = kWater, mix = 0.6f * vigour[c];
-    } else if (m < 0.35f) {
-      cover = urban[c] > 0.70f ? kUrban : kFarm;
-    } else {
-      const float ej = e + 160.0f * (cover_noise[c] - 0.5f);
-      if (ej > 2860.0f && gap[c] > 0.5f) cover = kSnow;
-      else if (ej > 2780.0f || (ej > 2250.0f && g2 > 0.6f)) cover = kRock, mix = cover_noise[c];
-      else if (ej > 2450.0f || gap[c] > 0.8f) cover = kShrub;
-      else if (ej < 850.0f && fields[c] > 0.6f) cover = kFarm;
-    }
-    if (cover == kFarm || cover == kUrban) {
-      // Parcels of about 420×270 m (city blocks of 180 m) with their own crop or roof, and
-      // brighter margins and streets; sizes are in pixels, as real parcels do not scale.
-      const int pw = cover == kFarm ? 14 : 6, ph = cover == kFarm ? 9 : 6;
-      const float parcel = unit(hash2(parcel_salt, col / pw, row / ph));
-      const bool margin = col % pw == 0 || row % ph == 0;
-      mix = cover == kFarm ? (parcel < 0.2f ? 0.1f * parcel : 0.5f + 0.6f * (parcel - 0.2f)) * (margin ? 0.6f : 1.0f)
-                           : (margin ? 1.0f : 0.7f * parcel);
-    }
-    for (int i = 0; i < n_regions; ++i) {
-      if (!regions[i]->contains(col, row)) continue;
+    Surface s = land_cover(f, c, mid[c + 1], g2);
+    if (s.cover == kFarm || s.cover == kUrban) s.mix = parcel_mix(s.cover, parcel_salt, col, row);
+    for (const ChangeRegion* r : regions) {
       static constexpr int kAfter[] = {kBare, kBurned, kWater};
-      cover = date == 0 ? kForest : kAfter[int(regions[i]->kind)];
-      mix = vigour[c];
+      if (r->contains(col, row)) s = {date == 0 ? kForest : kAfter[int(r->kind)], f.vigour[c]};
     }
-    const Endmembers& sp = kSpectra[cover];
-    float shade = 1.0f;
-    if (cover != kWater) {
-      const float cos_i = (-gx * kSunE - gy * kSunN + kSunUp) / std::sqrt(1.0f + g2);
-      shade = std::clamp(cos_i / kSunUp, 0.3f, 1.3f);
-    }
+    // Terrain shading (not on water) and a fixed per-pixel texture of ±3 %.
+    const float cos_i = (-gx * kSunE - gy * kSunN + kSunUp) / std::sqrt(1.0f + g2);
+    const float shade = s.cover == kWater ? 1.0f : std::clamp(cos_i / kSunUp, 0.3f, 1.3f);
     const float tex = shade * (1.0f + 0.06f * (unit(hash2(tex_salt, col, row)) - 0.5f));
+    const Endmembers& sp = kSpectra[s.cover];
     float rho[7];
-    for (int b = 0; b < 7; ++b) rho[b] = (sp.a[b] + mix * (sp.b[b] - sp.a[b])) * tex;
-
-    // Clouds, their dilation rings and shadows.
-    float alpha = 0;
-    bool ring = false, shadow = false;
-    const float wobble = kCloudEdgeMin + 0.3f * edge[c];
-    for (const auto& nb : blobs) {
-      const double dx = col + 0.5 - nb.b.col, dy = row + 0.5 - nb.b.row;
-      if (std::abs(dx) < nb.reach && std::abs(dy) < nb.reach) {
-        const double d = std::sqrt(dx * dx + dy * dy) / nb.b.radius * wobble;
-        if (d < 1) alpha = std::max(alpha, std::min(1.0f, 0.65f + 1.2f * float(1 - d)));
-        else if (d < 1 + nb.dil) ring = true;
-      }
-      const double sx = dx - kShadowDirX * kShadowOffset * nb.b.radius;
-      const double sy = dy - kShadowDirY * kShadowOffset * nb.b.radius;
-      if (std::abs(sx) < nb.reach && std::abs(sy) < nb.reach)
-        shadow = shadow || std::sqrt(sx * sx + sy * sy) / nb.b.radius * wobble < 0.95;
-    }
-    std::uint16_t q = kQaLowConfidence;
-    if (alpha > 0) {
-      q |= kCloudHigh | qa_bits::kCloud;
-      ++counts.cloud;
-      const float bright = alpha * (0.9f + 0.2f * edge[c]);
-      for (int b = 0; b < 7; ++b) rho[b] = rho[b] * (1 - alpha) + bright * kCloudSpectrum[b];
-    } else {
-      if (ring) {
-        q |= qa_bits::kDilatedCloud, ++counts.dilated_cloud;
-        for (float& r : rho) r += 0.02f;  // thin haze
-      } else {
-        q |= qa_bits::kClear, ++counts.clear;
-      }
-      if (shadow) {
-        q |= qa_bits::kCloudShadow | kShadowHigh, ++counts.cloud_shadow;
-        for (float& r : rho) r *= 0.3f;
-      }
-      if (cover == kWater) q |= qa_bits::kWater, ++counts.water;
-      if (cover == kSnow) q |= qa_bits::kSnow | kSnowHigh, ++counts.snow;
-    }
+    for (int b = 0; b < 7; ++b) rho[b] = (sp.a[b] + s.mix * (sp.b[b] - sp.a[b])) * tex;
+    const float wobble = kCloudEdgeMin + 0.3f * f.edge[c];
+    o[7 * plane + c] = apply_sky(cloud_hit(blobs, col, row, wobble), s.cover, f.edge[c], rho, counts);
     // ±2 % per band and date: nine bits of one hash each.
     const std::uint64_t h = hash2(noise_salt, col, row);
     for (int b = 0; b < 7; ++b) {
@@ -486,7 +491,6 @@ QaCounts SampleScene::scene_row(int date, const Window& w, int row, const float*
       const float dn = rho[b] * (1.0f + 0.02f * eps) * kDnPerUnit + kDnAtZero;  // rounded half up below
       o[b * plane + c] = std::uint16_t(std::min(std::max(dn, 1.0f), 65535.0f));
     }
-    o[7 * plane + c] = q;
   }
   return counts;
 }

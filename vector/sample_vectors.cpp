@@ -4,6 +4,7 @@
 #include <ogrsf_frmts.h>
 
 #include <cmath>
+#include <memory>
 #include <numbers>
 
 #include "raster/gdal_io.hpp"
@@ -62,7 +63,7 @@ OGRPolygon to_lonlat_polygon(const raster::Grid& grid, const PixelRing& ring) {
   std::vector<std::array<double, 2>> xy;
   for (const auto& [c, r] : ring) xy.push_back(grid.to_world(c, r));
   OGRLinearRing lr;
-  for (const auto& [lon, lat] : raster::to_lonlat(grid, xy)) lr.addPoint(lon, lat);
+  for (const auto& [lon, lat] : to_lonlat(grid, xy)) lr.addPoint(lon, lat);
   OGRPolygon poly;
   poly.addRing(&lr);
   return poly;
@@ -89,7 +90,8 @@ void write_geojson(const std::string& path, const std::string& layer_name, Fill&
 
 void add_field(OGRLayer& layer, const char* name, OGRFieldType type) {
   OGRFieldDefn def(name, type);
-  if (layer.CreateField(&def) != OGRERR_NONE) throw ProcessingError(std::string("cannot create field ") + name);
+  if (layer.CreateField(&def) != OGRERR_NONE)
+    throw ProcessingError(std::string("cannot create field ") + name);
 }
 
 void add_feature(OGRLayer& layer, OGRFeature& feature, const std::string& path) {
@@ -109,12 +111,28 @@ std::vector<SampleZone> sample_zones(int size, std::uint64_t seed) {
   return out;
 }
 
+std::vector<std::array<double, 2>> to_lonlat(const raster::Grid& grid,
+                                             const std::vector<std::array<double, 2>>& xy) {
+  OGRSpatialReference from, wgs84;
+  if (from.importFromWkt(grid.crs_wkt.c_str()) != OGRERR_NONE || wgs84.importFromEPSG(4326) != OGRERR_NONE)
+    throw ProcessingError("cannot read the CRS of the sample grid");
+  from.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);  // easting/northing → lon/lat
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  const std::unique_ptr<OGRCoordinateTransformation, void (*)(OGRCoordinateTransformation*)> ct(
+      OGRCreateCoordinateTransformation(&from, &wgs84), OGRCoordinateTransformation::DestroyCT);
+  std::vector<std::array<double, 2>> out = xy;
+  for (auto& p : out)
+    if (!ct || !ct->Transform(1, &p[0], &p[1])) throw ProcessingError("cannot transform a point to WGS 84");
+  return out;
+}
+
 bool ring_contains(const PixelRing& ring, double col, double row) {
   bool inside = false;
   for (std::size_t i = 0, j = ring.size() - 1; i < ring.size(); j = i++) {
     const auto& a = ring[i];
     const auto& b = ring[j];
-    if ((a[1] > row) != (b[1] > row) && col < (b[0] - a[0]) * (row - a[1]) / (b[1] - a[1]) + a[0]) inside = !inside;
+    if ((a[1] > row) != (b[1] > row) && col < (b[0] - a[0]) * (row - a[1]) / (b[1] - a[1]) + a[0])
+      inside = !inside;
   }
   return inside;
 }
@@ -130,7 +148,8 @@ void write_boundary_geojson(const std::string& path, const raster::Grid& grid, c
   });
 }
 
-void write_zones_geojson(const std::string& path, const raster::Grid& grid, const std::vector<SampleZone>& zones) {
+void write_zones_geojson(const std::string& path, const raster::Grid& grid,
+                         const std::vector<SampleZone>& zones) {
   write_geojson(path, "protected_zones", [&](OGRLayer& layer) {
     add_field(layer, "name", OFTString);
     add_field(layer, "level", OFTString);

@@ -32,6 +32,10 @@ struct SampleZone {
 PixelRing sample_boundary(int size, std::uint64_t seed);
 std::vector<SampleZone> sample_zones(int size, std::uint64_t seed);
 
+// Points in `grid`'s CRS → WGS 84 (lon, lat); throws ProcessingError.
+std::vector<std::array<double, 2>> to_lonlat(const raster::Grid& grid,
+                                             const std::vector<std::array<double, 2>>& xy);
+
 // Even-odd rule; points exactly on an edge may go either way.
 bool ring_contains(const PixelRing& ring, double col, double row);
 
@@ -39,6 +43,7 @@ bool ring_contains(const PixelRing& ring, double col, double row);
 // The boundary is one feature with a `name`; zones carry `name`, `level` and integer `zone_id`.
 // Both write `path` directly (callers rename a temporary file) and throw ProcessingError.
 void write_boundary_geojson(const std::string& path, const raster::Grid& grid, const PixelRing& boundary);
-void write_zones_geojson(const std::string& path, const raster::Grid& grid, const std::vector<SampleZone>& zones);
+void write_zones_geojson(const std::string& path, const raster::Grid& grid,
+                         const std::vector<SampleZone>& zones);
 
 }  // namespace qinling::vector
