@@ -54,6 +54,35 @@ OptionBinder& OptionBinder::optional(const std::string& key, double* target, con
   return *this;
 }
 
+OptionBinder& OptionBinder::optional(const std::string& key, std::vector<std::string>* target,
+                                     const std::string& doc) {
+  std::string def;
+  for (const auto& v : *target) def += (def.empty() ? "" : ", ") + v;
+  record(key, "name or list of names", doc, def, false);
+  if (reader_) reader_->get(key, *target, false);
+  return *this;
+}
+
+OptionBinder& OptionBinder::optional(const std::string& key, std::vector<double>* target, const std::string& doc) {
+  std::ostringstream def;
+  for (std::size_t i = 0; i < target->size(); ++i) def << (i ? ", " : "") << (*target)[i];
+  record(key, "list of numbers", doc, def.str(), false);
+  if (!reader_ || !reader_->has(key)) return *this;
+  const YAML::Node node = reader_->take(key);
+  std::vector<double> values;
+  bool ok = node.IsSequence();
+  for (std::size_t i = 0; ok && i < node.size(); ++i) {
+    try {
+      values.push_back(node[i].as<double>());
+    } catch (const YAML::Exception&) {
+      ok = false;
+    }
+  }
+  if (ok) *target = std::move(values);
+  else reader_->diagnostics().error(node, reader_->key_path(key), "expected a list of numbers, e.g. [-0.2, 0.9]");
+  return *this;
+}
+
 OptionBinder& OptionBinder::choice(const std::string& key, std::string* target,
                                    const std::vector<std::string>& choices, const std::string& doc) {
   std::string list;

@@ -8,6 +8,8 @@ void register_builtin_steps(StepRegistry& registry) {
   steps::add_index_kinds(registry);
   steps::add_terrain_kinds(registry);
   registry.add(steps::calc_kind());
+  steps::add_change_kinds(registry);
+  steps::add_composite_kinds(registry);
 }
 
 namespace steps {

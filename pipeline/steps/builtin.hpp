@@ -10,6 +10,10 @@ void add_index_kinds(StepRegistry& registry);
 // terrain.slope, terrain.aspect, terrain.hillshade (pipeline/steps/terrain.cpp)
 void add_terrain_kinds(StepRegistry& registry);
 StepKind calc_kind();
+// change.dndvi, change.dnbr, change.classes (pipeline/steps/change.cpp)
+void add_change_kinds(StepRegistry& registry);
+// composite.median, .mean, .max, .count, .max_ndvi (pipeline/steps/composite.cpp)
+void add_composite_kinds(StepRegistry& registry);
 // The supervision grid (pipeline/steps/grid_build.cpp, grid_load.cpp, zonal_stats.cpp, zones_overlay.cpp,
 // supervision_alerts.cpp).
 
