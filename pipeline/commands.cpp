@@ -33,9 +33,11 @@ int command_run(const std::string& job_file, const RunOptions& options, const Co
   const RunReport report = run_plan(plan, options, progress);
   if (!flags.quiet) {
     std::printf("job '%s' done in %.1f s (%zu windows)\n", plan.job.name.c_str(), report.seconds, report.windows);
-    for (const auto& o : report.outputs)
-      std::printf("  wrote %s  (%s, %dx%d, %s, from step '%s')\n", o.path.c_str(), o.format.c_str(), o.width,
-                  o.height, human_bytes(o.bytes).c_str(), o.step_id.c_str());
+    for (const auto& o : report.outputs) {
+      const std::string dims = o.width > 0 ? std::to_string(o.width) + "x" + std::to_string(o.height) + ", " : "";
+      std::printf("  wrote %s  (%s, %s%s, from step '%s')\n", o.path.c_str(), o.format.c_str(), dims.c_str(),
+                  human_bytes(o.bytes).c_str(), o.step_id.c_str());
+    }
     std::printf("Open in QGIS: Layer > Add Layer > Add Raster Layer, or drag the .tif onto the map; "
                 "`gdalinfo -stats FILE` prints it here.\n");
   }

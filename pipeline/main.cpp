@@ -8,6 +8,8 @@
 
 #include "models/errors.hpp"
 #include "pipeline/commands.hpp"
+#include "pipeline/serve_command.hpp"
+#include "pipeline/tiles_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace qinling::pipeline;
@@ -47,6 +49,27 @@ int main(int argc, char** argv) {
   sample_cmd->add_option("--threads", sample.threads, "worker threads (default: all cores)");
   add_common(sample_cmd);
 
+  TilesOptions tiles_opts;
+  auto* tiles_cmd = app.add_subcommand("tiles", "tile a layer for GIS clients (XYZ, MBTiles, PMTiles, WMTS, TileJSON)");
+  tiles_cmd->add_option("layer", tiles_opts.layer, "the layer: one band (rendered through a ramp) or RGB(A) Byte")->required();
+  tiles_cmd->add_option("outdir", tiles_opts.out_dir, "output folder")->required();
+  tiles_cmd->add_option("--zoom", tiles_opts.zoom, "zoom levels MIN-MAX (default: from the resolution)");
+  tiles_cmd->add_option("--matrix-sets", tiles_opts.matrix_sets, "tile matrix sets: WebMercatorQuad and/or CGCS2000Quad (Tianditu, EPSG:4490)")->capture_default_str();
+  tiles_cmd->add_option("--formats", tiles_opts.formats, "xyz,mbtiles,pmtiles")->capture_default_str();
+  tiles_cmd->add_option("--ramp", tiles_opts.ramp, "colour ramp name (configs/ramps/NAME.yaml) or .yaml file");
+  tiles_cmd->add_option("--range", tiles_opts.range, "value range MIN,MAX for the ramp (default: ramp's, else statistics)");
+  tiles_cmd->add_option("--tile-format", tiles_opts.tile_format, "png or webp")->capture_default_str();
+  tiles_cmd->add_option("--threads", tiles_opts.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  add_common(tiles_cmd);
+
+  ServeOptions serve_opts;
+  auto* serve_cmd = app.add_subcommand("serve", "serve tiles (XYZ folders, MBTiles, PMTiles) over HTTP with WMTS and TileJSON");
+  serve_cmd->add_option("dir", serve_opts.dir, "folder holding the tiles")->required();
+  serve_cmd->add_option("--port", serve_opts.port, "TCP port")->capture_default_str()->check(CLI::Range(1, 65535));
+  serve_cmd->add_option("--host", serve_opts.host, "address to listen on (0.0.0.0 for every interface)")->capture_default_str();
+  serve_cmd->add_option("--threads", serve_opts.threads, "request threads")->capture_default_str()->check(CLI::Range(1, 256));
+  add_common(serve_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -62,6 +85,8 @@ int main(int argc, char** argv) {
     if (*validate) return command_validate(job_file, run_opts, common);
     if (*steps) return command_steps(steps_kind);
     if (*sample_cmd) return command_sample_data(sample, common);
+    if (*tiles_cmd) return command_tiles(tiles_opts, common);
+    if (*serve_cmd) return command_serve(serve_opts, common);
   } catch (const qinling::Error& e) {
     spdlog::error("{}", e.what());
     return e.exit_code();

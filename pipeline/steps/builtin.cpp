@@ -10,6 +10,8 @@ void register_builtin_steps(StepRegistry& registry) {
   registry.add(steps::calc_kind());
   steps::add_change_kinds(registry);
   steps::add_composite_kinds(registry);
+  registry.add(steps::fvc_kind());
+  registry.add(steps::tiles_build_kind());
 }
 
 namespace steps {

@@ -14,6 +14,8 @@ StepKind calc_kind();
 void add_change_kinds(StepRegistry& registry);
 // composite.median, .mean, .max, .count, .max_ndvi (pipeline/steps/composite.cpp)
 void add_composite_kinds(StepRegistry& registry);
+StepKind fvc_kind();  // pipeline/steps/fvc.cpp
+StepKind tiles_build_kind();  // pipeline/steps/tiles_build.cpp
 // The supervision grid (pipeline/steps/grid_build.cpp, grid_load.cpp, zonal_stats.cpp, zones_overlay.cpp,
 // supervision_alerts.cpp).
 

@@ -1,0 +1,99 @@
+// tiles.build: renders a finished per-pixel layer into tiles for GIS clients (XYZ folders in
+// WebMercatorQuad and CGCS2000Quad with TileJSON and WMTS capabilities, MBTiles, PMTiles).
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+
+#include "models/errors.hpp"
+#include "pipeline/progress.hpp"
+#include "pipeline/ramp_files.hpp"
+#include "pipeline/steps/builtin.hpp"
+#include "pipeline/tiles_command.hpp"
+#include "raster/tileset.hpp"
+
+namespace qinling::pipeline::steps {
+namespace {
+
+class TilesBuildStep final : public Step {
+ public:
+  StepClass step_class() const override { return StepClass::product; }
+  std::vector<std::string> output_formats() const override { return {"xyz", "mbtiles", "pmtiles"}; }
+
+  void declare(OptionBinder& b) override {
+    b.required("input", &input_, "id of the per-pixel step whose finished layer is tiled")
+        .optional("ramp", &ramp_name_, "colour ramp: a name from configs/ramps/ (ndvi, change, elevation, "
+                                       "alert-levels…) or a .yaml file; default: a blue-green-yellow ramp")
+        .optional("range", &range_, "[min, max] of values mapped onto the ramp; default: the ramp's, else statistics")
+        .optional("zoom", &zoom_, "zoom levels MIN-MAX (e.g. 6-10); default: from the layer's resolution")
+        .optional("matrix_sets", &matrix_sets_, "tile matrix sets: WebMercatorQuad, CGCS2000Quad (Tianditu, EPSG:4490)")
+        .choice("tile_format", &tile_format_, {"png", "webp"}, "image format of the tiles")
+        .optional("name", &name_, "layer name in TileJSON/WMTS/MBTiles; default: the input's id");
+  }
+
+  void validate(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& kp) override {
+    if (!input_.empty() && (!ctx.is_step(input_) || ctx.is_product(input_)))
+      diag.error(line, kp + ".input", "'" + input_ + "' is not a per-pixel step of this job (tiles need a layer)");
+    if (!range_.empty() && (range_.size() != 2 || !(range_[1] > range_[0])))
+      diag.error(line, kp + ".range", "expected [min, max] with min < max");
+    try {
+      if (!zoom_.empty()) parse_zoom(zoom_, kp + ".zoom");
+      for (const auto& m : matrix_sets_) raster::tile_matrix_set(m);
+      if (!ramp_name_.empty()) {
+        const std::string name = ramp_name_.find('/') != std::string::npos && !ctx.base_dir.empty() &&
+                                         std::filesystem::path(ramp_name_).is_relative()
+                                     ? ctx.base_dir + "/" + ramp_name_
+                                     : ramp_name_;
+        ramp_ = load_ramp(name, ramp_search_dirs({ctx.base_dir + "/ramps", ctx.base_dir + "/../configs/ramps"}));
+      }
+    } catch (const ConfigError& e) {
+      diag.error(line, kp, e.what());
+    }
+  }
+
+  std::vector<std::string> needs() const override { return {input_}; }
+
+  void produce(ProductContext& ctx) override {
+    raster::TilesetRequest req;
+    auto it = ctx.rasters.find(input_);
+    if (it == ctx.rasters.end()) throw ProcessingError("tiles.build '" + id + "': layer '" + input_ + "' was not written");
+    req.source = it->second;
+    req.name = name_.empty() ? input_ : name_;
+    req.matrix_sets = matrix_sets_;
+    if (!zoom_.empty()) req.zoom = parse_zoom(zoom_, id + ".zoom");
+    if (range_.size() == 2) req.range = std::pair{range_[0], range_[1]};
+    req.ramp = ramp_;
+    req.format = raster::parse_tile_format(tile_format_);
+    req.threads = ctx.threads;
+    for (const auto& o : ctx.outputs) {
+      std::string& slot = o.format == "xyz" ? req.xyz_dir : o.format == "mbtiles" ? req.mbtiles_path : req.pmtiles_path;
+      if (!slot.empty()) throw ConfigError("tiles.build '" + id + "': two outputs of format " + o.format);
+      slot = o.path;
+    }
+    const std::size_t sets = req.matrix_sets.size();
+    std::vector<std::string> seen;
+    req.progress = [&](const std::string& label, double f) {
+      if (std::find(seen.begin(), seen.end(), label) == seen.end()) seen.push_back(label);
+      if (ctx.progress) ctx.progress->update((double(seen.size() - 1) + f) / double(sets));
+    };
+    ctx.results[id] = raster::build_tileset(req);
+  }
+
+ private:
+  std::string input_, ramp_name_, zoom_, tile_format_ = "png", name_;
+  std::vector<double> range_;
+  std::vector<std::string> matrix_sets_ = {"WebMercatorQuad", "CGCS2000Quad"};
+  std::optional<raster::ColourRamp> ramp_;
+};
+
+}  // namespace
+
+StepKind tiles_build_kind() {
+  return {"tiles.build", "Tiles for GIS clients (XYZ, MBTiles, PMTiles, TileJSON, WMTS)",
+          "Renders a finished layer through a colour ramp (nodata transparent) into a tile pyramid in one pass: "
+          "warped once to each tile matrix set at the deepest zoom, lower zooms built from their four children. "
+          "Outputs: format xyz (a folder with <set>/{z}/{x}/{y}.png, tilejson.json, WMTSCapabilities.xml), "
+          "mbtiles, pmtiles (WebMercatorQuad). Serve them with `qinling serve`.",
+          [] { return std::make_unique<TilesBuildStep>(); }};
+}
+
+}  // namespace qinling::pipeline::steps

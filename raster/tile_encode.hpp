@@ -1,0 +1,27 @@
+// Encoding RGBA tiles (PNG, lossless WebP) and the gzip used by PMTiles directories.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace qinling::raster {
+
+enum class TileFormat { png, webp };
+TileFormat parse_tile_format(const std::string& name);  // "png" | "webp"; throws ConfigError
+const char* tile_extension(TileFormat f);                  // "png" | "webp"
+const char* tile_mime(TileFormat f);                       // "image/png" | "image/webp"
+
+// An 8-bit RGBA PNG of w x h pixels (row-major RGBA). `level` is the deflate level (1..12).
+std::string encode_png(const std::uint8_t* rgba, int w, int h, int level = 6);
+// Lossless WebP of the same pixels.
+std::string encode_webp(const std::uint8_t* rgba, int w, int h);
+std::string encode_tile(TileFormat f, const std::uint8_t* rgba, int w, int h);
+
+std::string gzip_compress(const std::string& data);
+// Throws ProcessingError when `data` is not a gzip stream.
+std::string gzip_decompress(const std::string& data);
+
+// A 64-bit content hash (FNV-1a) used to store identical tiles once.
+std::uint64_t content_hash(const std::string& data);
+
+}  // namespace qinling::raster

@@ -1,0 +1,47 @@
+// One tiling run: a layer into XYZ folders (one per matrix set, with TileJSON, WMTS capabilities
+// and a manifest), MBTiles and PMTiles (WebMercatorQuad), all from the same render.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "raster/colour_ramp.hpp"
+#include "raster/tile_metadata.hpp"
+#include "raster/tile_pyramid.hpp"
+
+namespace qinling::raster {
+
+struct TilesetRequest {
+  std::string source;  // the layer (GeoTIFF or anything GDAL reads)
+  std::string name;    // layer name; default: the file's stem
+  std::vector<std::string> matrix_sets = {"WebMercatorQuad", "CGCS2000Quad"};
+  std::optional<ZoomRange> zoom;  // default: from the layer's resolution and extent
+  std::optional<ColourRamp> ramp;  // single-band layers; default_ramp() when absent
+  std::optional<std::pair<double, double>> range;  // value range for the ramp; default: ramp's, else statistics
+  TileFormat format = TileFormat::png;
+  std::string xyz_dir, mbtiles_path, pmtiles_path;  // empty: not wanted
+  int threads = 1;
+  // Called with a phase label and the fraction done of that phase.
+  std::function<void(const std::string&, double)> progress;
+};
+
+struct TilesetReport {
+  struct Set {
+    std::string id;
+    ZoomRange zoom;
+    long long tiles = 0, empty = 0;
+  };
+  LayerKind kind = LayerKind::value;
+  std::pair<double, double> value_range{0, 0};
+  std::vector<Set> sets;
+  long long tiles() const;
+};
+
+// Validates the request (throws ConfigError) and builds everything it asks for. Each output is
+// written under a temporary name and moved into place only when complete.
+TilesetReport build_tileset(const TilesetRequest& request);
+
+}  // namespace qinling::raster
