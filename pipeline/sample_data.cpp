@@ -1,11 +1,14 @@
 #include "pipeline/sample_data.hpp"
 
+#include <cpl_conv.h>
+#include <ogr_spatialref.h>
 #include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -14,6 +17,7 @@
 #include "models/errors.hpp"
 #include "raster/sample_scene.hpp"
 #include "raster/writer.hpp"
+#include "vector/polygons.hpp"
 #include "vector/sample_vectors.hpp"
 
 namespace qinling::pipeline {
@@ -136,6 +140,32 @@ QaCounts stream_raster(raster::TiledWriter& writer, int size, int bands, GDALDat
   return total;
 }
 
+// The N×N grid of the sample scene: EPSG:kSampleEpsg, 30 m, centred on the Qinling point.
+raster::Grid sample_grid(int size) {
+  const int epsg = raster::kSampleEpsg;
+  OGRSpatialReference wgs84, target;
+  if (wgs84.importFromEPSG(4326) != OGRERR_NONE || target.importFromEPSG(epsg) != OGRERR_NONE)
+    throw ProcessingError("EPSG:" + std::to_string(epsg) + " is unknown to PROJ (is proj.db installed?)");
+  // Easting/northing and lon/lat order, whatever the EPSG axis order says.
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  target.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  OGRCoordinateTransformation* ct = OGRCreateCoordinateTransformation(&wgs84, &target);
+  double x = raster::kSampleCentreLon, y = raster::kSampleCentreLat;
+  const bool ok = ct != nullptr && ct->Transform(1, &x, &y);
+  OGRCoordinateTransformation::DestroyCT(ct);
+  if (!ok) throw ProcessingError("cannot project the sample scene's centre to EPSG:" + std::to_string(epsg));
+  const double res = raster::kSamplePixelSize, half = size * res / 2;
+  raster::Grid g;
+  g.width = g.height = size;
+  // Snapped to whole pixels so that grids of any size share one pixel lattice.
+  g.geotransform = {std::round((x - half) / res) * res, res, 0, std::round((y + half) / res) * res, 0, -res};
+  char* wkt = nullptr;
+  target.exportToWkt(&wkt);
+  g.crs_wkt = wkt != nullptr ? wkt : "";
+  CPLFree(wkt);
+  return g;
+}
+
 nlohmann::ordered_json counts_json(const QaCounts& c) {
   return {{"fill", c.fill},
           {"cloud", c.cloud},
@@ -156,7 +186,10 @@ nlohmann::ordered_json changes_json(const raster::SampleScene& scene, const rast
     const auto tl = grid.to_world(w.x, w.y), br = grid.to_world(w.x + w.width, w.y + w.height);
     const double cc = c.circular ? c.centre_col : w.x + w.width / 2.0;
     const double cr = c.circular ? c.centre_row : w.y + w.height / 2.0;
-    const auto ll = vector::to_lonlat(grid, {tl, br, grid.to_world(cc, cr)});
+    // All four corners: the grid is rotated against meridians (convergence), so two are not enough.
+    const auto ll = vector::to_lonlat({tl, br, grid.to_world(w.x + w.width, w.y),
+                                       grid.to_world(w.x, w.y + w.height), grid.to_world(cc, cr)},
+                                      grid.crs_wkt);
     nlohmann::ordered_json e{{"kind", raster::change_kind_name(c.kind)},
                              {"from", "forest"},
                              {"to", kTo[int(c.kind)]},
@@ -165,8 +198,10 @@ nlohmann::ordered_json changes_json(const raster::SampleScene& scene, const rast
                              {"centre_px", {cc, cr}}};
     if (c.circular) e["radius_px"] = c.radius;
     e["bbox"] = {tl[0], br[1], br[0], tl[1]};
-    e["bbox_lonlat"] = {ll[0][0], ll[1][1], ll[1][0], ll[0][1]};
-    e["centre_lonlat"] = {ll[2][0], ll[2][1]};
+    const auto [lon0, lon1] = std::minmax({ll[0][0], ll[1][0], ll[2][0], ll[3][0]});
+    const auto [lat0, lat1] = std::minmax({ll[0][1], ll[1][1], ll[2][1], ll[3][1]});
+    e["bbox_lonlat"] = {lon0, lat0, lon1, lat1};
+    e["centre_lonlat"] = {ll[4][0], ll[4][1]};
     e["pixel_count"] = c.pixel_count();
     e["area_m2"] = double(c.pixel_count()) * raster::kSamplePixelSize * raster::kSamplePixelSize;
     e["protected_zone_id"] = nullptr;
@@ -223,7 +258,7 @@ SampleDataResult generate_sample_data(const SampleDataOptions& options,
     throw ProcessingError(dir.string() + ": cannot create the folder: " + ec.message());
 
   const int n = options.size;
-  const raster::Grid grid = raster::sample_grid(n);
+  const raster::Grid grid = sample_grid(n);
   const raster::SampleScene scene(n, options.seed);
   const auto report = [&](double f) {
     if (progress) progress(std::clamp(f, 0.0, 1.0));

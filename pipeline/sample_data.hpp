@@ -1,10 +1,19 @@
 // `qinling sample-data`: writes the synthetic Qinling sample scene (rasters, GeoJSON, truth.json).
 //
 // Files, in the order of SampleDataResult::files (layout: raster/sample_scene.hpp and
-// vector/sample_vectors.hpp): dem.tif, scene_2023-07.tif, scene_2024-07.tif,
-// boundary.geojson, protected_zones.geojson, truth.json (grid, seed, changes with windows,
-// world boxes and pixel counts, cloud blobs and QA counts per date). Each file is written under
-// a hidden temporary name; all are renamed into place only after every one is complete.
+// vector/sample_vectors.hpp): dem.tif, scene_2023-07.tif, scene_2024-07.tif, boundary.geojson,
+// protected_zones.geojson, truth.json. Each is written under a hidden temporary name; all are
+// renamed into place only after every one is complete, truth.json last.
+//
+// truth.json: generator, version, seed, size; grid {crs "EPSG:4547", width, height, pixel_size,
+// geotransform, bbox, centre_lonlat}; reflectance {scale, offset}; bands; qa_bits; changes[]
+// {kind forest_clearing|burn_scar|new_reservoir, from, to, shape rectangle|circle, window
+// {x,y,width,height} (pixel bounding box), centre_px [col,row], radius_px (circles), bbox
+// (grid CRS, [xmin,ymin,xmax,ymax]), bbox_lonlat, centre_lonlat, pixel_count, area_m2,
+// protected_zone_id (or null)}; dates {"2023-07"|"2024-07": {file, cloud_blobs [{col,row,
+// radius}], qa_counts {fill, cloud, dilated_cloud, cloud_shadow, snow, water, clear}}};
+// protected_zones [{zone_id, name, level}]. Counts are pixels with that QA bit set (shadow and
+// ring counts exclude cloud pixels; fill pixels count only as fill).
 #pragma once
 
 #include <cstdint>

@@ -1,16 +1,12 @@
 #include "raster/sample_scene.hpp"
 
-#include <cpl_conv.h>
-#include <ogr_spatialref.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
-#include <string>
+#include <iterator>
 #include <string_view>
-
-#include "models/errors.hpp"
 
 namespace qinling::raster {
 namespace {
@@ -170,32 +166,6 @@ QaCounts& QaCounts::operator+=(const QaCounts& o) {
   return *this;
 }
 
-Grid sample_grid(int size) {
-  OGRSpatialReference wgs84, target;
-  if (wgs84.importFromEPSG(4326) != OGRERR_NONE || target.importFromEPSG(kSampleEpsg) != OGRERR_NONE)
-    throw ProcessingError("EPSG:" + std::to_string(kSampleEpsg) +
-                          " is unknown to PROJ (is proj.db installed?)");
-  // Easting/northing and lon/lat order, whatever the EPSG axis order says.
-  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  target.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  OGRCoordinateTransformation* ct = OGRCreateCoordinateTransformation(&wgs84, &target);
-  double x = kSampleCentreLon, y = kSampleCentreLat;
-  const bool ok = ct != nullptr && ct->Transform(1, &x, &y);
-  OGRCoordinateTransformation::DestroyCT(ct);
-  if (!ok)
-    throw ProcessingError("cannot project the sample scene's centre to EPSG:" + std::to_string(kSampleEpsg));
-  const double half = size * kSamplePixelSize / 2, res = kSamplePixelSize;
-  Grid g;
-  g.width = g.height = size;
-  // Snapped to whole pixels so that grids of any size share one pixel lattice.
-  g.geotransform = {std::round((x - half) / res) * res, res, 0, std::round((y + half) / res) * res, 0, -res};
-  char* wkt = nullptr;
-  target.exportToWkt(&wkt);
-  g.crs_wkt = wkt != nullptr ? wkt : "";
-  CPLFree(wkt);
-  return g;
-}
-
 SampleScene::SampleScene(int size, std::uint64_t seed) : size_(size), seed_(seed) {
   const double n = size;
   const auto fl = [](double v) { return int(std::floor(v)); };
@@ -257,8 +227,8 @@ void SampleScene::place_clouds() {
 void SampleScene::elevation_row(int row, int x0, int width, float* out, float* scratch) const {
   float* front = scratch;
   float* warp = scratch + width;
-  float* relief = scratch + 2 * width;
-  float* fbm = scratch + 3 * width;
+  float* relief = scratch + 2 * std::size_t(width);
+  float* fbm = scratch + 3 * std::size_t(width);
   std::fill(scratch, scratch + 4 * std::size_t(width), 0.0f);
   add_noise_row(salt(seed_, "front"), 3, size_, 0, x0, width, 1, front);
   add_warp_row(row, x0, width, warp);
@@ -334,7 +304,7 @@ Surface land_cover(const RowFields& f, int c, float e, float g2) {
     return {kWater, 0.6f * f.vigour[c]};
   if (m < 0.35f) return {f.urban[c] > 0.70f ? kUrban : kFarm, 0};
   const float ej = e + 160.0f * (f.cover[c] - 0.5f);
-  if (ej > 2860.0f && f.gap[c] > 0.5f) return {kSnow, f.vigour[c]};
+  if (ej > 2900.0f && f.gap[c] > 0.6f) return {kSnow, f.vigour[c]};
   if (ej > 2780.0f || (ej > 2250.0f && g2 > 0.6f)) return {kRock, f.cover[c]};
   if (ej > 2450.0f || f.gap[c] > 0.8f) return {kShrub, f.vigour[c]};
   if (ej < 850.0f && f.fields[c] > 0.6f) return {kFarm, 0};
@@ -443,7 +413,7 @@ QaCounts SampleScene::scene_row(int date, const Window& w, int row, const float*
   const float slope_scale = f.n / 1000.0f / (2.0f * float(kSamplePixelSize));
   const float* up = elev_halo;
   const float* mid = elev_halo + (width + 2);
-  const float* down = elev_halo + 2 * (width + 2);
+  const float* down = elev_halo + 2 * std::size_t(width + 2);
   std::vector<const ChangeRegion*> regions;
   for (const auto& c : changes_)
     if (row >= c.window.y && row < c.window.y + c.window.height) regions.push_back(&c);

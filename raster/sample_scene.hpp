@@ -8,6 +8,7 @@
 // within 15 m of 108.9°E 33.9°N and the origin is a whole multiple of 30 m. Note: EPSG:4547 is
 // "CGCS2000 / 3-degree Gauss-Kruger CM 114E"; the CM 108E zone that DESIGN.md means is EPSG:4545.
 // The code follows the EPSG number the design states; change kSampleEpsg to move the scene.
+// (pipeline/sample_data.cpp builds the grid; the scene model itself works in pixels only.)
 //
 // Terrain (dem.tif, Float32 metres, 400..3000, nodata -9999 set but never used): a low plain
 // (the Guanzhong plain, ~400–600 m, with an E–W river near v≈0.07) north of a wavy mountain front
@@ -22,7 +23,7 @@
 // nodata value per file, so QA_PIXEL reports nodata 0 too; it never holds 0 (fill is QA 1).
 // Land cover: farmland (parcels) and towns on the plain; forest (NDVI 0.72–0.86) on the mountain
 // sides; shrub/meadow above ~2450 m; bare rock above ~2780 m and on steep high slopes; snow
-// patches above ~2860 m; rivers (water) in some valley bottoms and along the plain.
+// patches above ~2900 m; rivers (water) in some valley bottoms and along the plain.
 // QA_PIXEL values follow C2 with the confidence pairs: clear land 21824, clear water 21952,
 // snow 30048, cloud shadow 23888 (+128 over water), dilated cloud 21762, cloud 22280, fill 1.
 // Each date has up to 5 cloud blobs (radius 0.025–0.055 N, placed from the seed and the date)
@@ -90,9 +91,6 @@ struct QaCounts {
   std::int64_t fill = 0, cloud = 0, dilated_cloud = 0, cloud_shadow = 0, snow = 0, water = 0, clear = 0;
   QaCounts& operator+=(const QaCounts& o);
 };
-
-// The N×N grid of the sample scene (EPSG:kSampleEpsg, 30 m, centred on the Qinling point).
-Grid sample_grid(int size);
 
 // A uniform value in [0, 1) that is a pure function of its arguments: the scene's only source
 // of randomness, shared with the sample vectors.

@@ -34,14 +34,14 @@ int gdal_progress(double fraction, const char*, void* user) {
 }  // namespace
 
 TiledWriter::TiledWriter(const std::string& path, const Grid& grid, int bands, GDALDataType type,
-                         const CreationOptions& options, const std::vector<double>& nodata)
-    : path_(path), type_(type) {
+                         const CreationOptions& options, const std::vector<double>& nodata, const std::string& label)
+    : path_(path), label_(label.empty() ? path : label), type_(type) {
   init_gdal();
   GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
   ErrorTrap trap;
   CPLStringList opts = to_cpl(options);
   ds_.reset(gtiff->Create(path.c_str(), grid.width, grid.height, bands, type, opts.List()));
-  if (!ds_) throw ProcessingError(path + ": cannot create the output: " + trap.message());
+  if (!ds_) throw ProcessingError(label_ + ": cannot create the output: " + trap.message());
   auto gt = grid.geotransform;
   ds_->SetGeoTransform(gt.data());
   if (!grid.crs_wkt.empty()) ds_->SetProjection(grid.crs_wkt.c_str());
@@ -49,13 +49,13 @@ TiledWriter::TiledWriter(const std::string& path, const Grid& grid, int bands, G
     if (!nodata.empty()) ds_->GetRasterBand(b)->SetNoDataValue(nodata[std::min<size_t>(b - 1, nodata.size() - 1)]);
   }
   ds_->GetRasterBand(1)->GetBlockSize(&block_w_, &block_h_);
-  trap.check(path, "creating the output", false);
+  trap.check(label_, "creating the output", false);
   scratch_.resize(size_t(block_w_) * block_h_ * GDALGetDataTypeSizeBytes(type));
 }
 
 void TiledWriter::write(int band, const Window& w, const void* data, GDALDataType data_type) {
   if (w.x % block_w_ != 0 || w.y % block_h_ != 0)
-    throw ProcessingError(path_ + ": internal error: window not aligned to the output blocks");
+    throw ProcessingError(label_ + ": internal error: window not aligned to the output blocks");
   GDALRasterBand* rb = ds_->GetRasterBand(band);
   const int out_size = GDALGetDataTypeSizeBytes(type_);
   const int in_size = GDALGetDataTypeSizeBytes(data_type);
@@ -74,7 +74,7 @@ void TiledWriter::write(int band, const Window& w, const void* data, GDALDataTyp
         GDALCopyWords64(s, data_type, in_size, scratch_.data() + size_t(r) * block_w_ * out_size, type_, out_size,
                         cw);
       }
-      check_cpl(rb->WriteBlock(bx / block_w_, by / block_h_, scratch_.data()), trap, path_, "writing a block",
+      check_cpl(rb->WriteBlock(bx / block_w_, by / block_h_, scratch_.data()), trap, label_, "writing",
                 false);
     }
   }
@@ -93,7 +93,7 @@ void TiledWriter::close() {
   ErrorTrap trap;
   ds_->FlushCache(true);
   ds_.reset();
-  trap.check(path_, "closing", false);
+  trap.check(label_, "writing", false);
 }
 
 CreationOptions default_creation_options(const std::string& format, int threads) {
@@ -134,9 +134,9 @@ AtomicRasterOutput::AtomicRasterOutput(const std::string& path, const std::strin
           CreationOptions staging{{"TILED", "YES"},      {"BLOCKXSIZE", bs},       {"BLOCKYSIZE", bs},
                                   {"COMPRESS", "NONE"},  {"INTERLEAVE", "BAND"},   {"BIGTIFF", "IF_SAFER"},
                                   {"SPARSE_OK", "FALSE"}};
-          return TiledWriter(staging_, grid, bands, type, staging, nodata);
+          return TiledWriter(staging_, grid, bands, type, staging, nodata, path);
         }
-        return TiledWriter(final_tmp_, grid, bands, type, opts, nodata);
+        return TiledWriter(final_tmp_, grid, bands, type, opts, nodata, path);
       }()) {}
 
 AtomicRasterOutput::~AtomicRasterOutput() {

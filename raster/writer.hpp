@@ -20,8 +20,9 @@ using ProgressFn = std::function<bool(double)>;
 // block cache, so the file layout depends only on the order of `write` calls, never on timing.
 class TiledWriter {
  public:
+  // `label` names the file in error messages (the final path when writing a temporary file).
   TiledWriter(const std::string& path, const Grid& grid, int bands, GDALDataType type,
-              const CreationOptions& options, const std::vector<double>& nodata);
+              const CreationOptions& options, const std::vector<double>& nodata, const std::string& label = "");
   TiledWriter(TiledWriter&&) = default;
   TiledWriter& operator=(TiledWriter&&) = default;
   ~TiledWriter() = default;
@@ -38,7 +39,7 @@ class TiledWriter {
   void close();
 
  private:
-  std::string path_;
+  std::string path_, label_;
   DatasetPtr ds_;
   GDALDataType type_;
   int block_w_ = 0, block_h_ = 0;

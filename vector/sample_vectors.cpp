@@ -4,11 +4,11 @@
 #include <ogrsf_frmts.h>
 
 #include <cmath>
-#include <memory>
 #include <numbers>
 
 #include "raster/gdal_io.hpp"
 #include "raster/sample_scene.hpp"
+#include "vector/polygons.hpp"
 
 namespace qinling::vector {
 namespace {
@@ -63,7 +63,7 @@ OGRPolygon to_lonlat_polygon(const raster::Grid& grid, const PixelRing& ring) {
   std::vector<std::array<double, 2>> xy;
   for (const auto& [c, r] : ring) xy.push_back(grid.to_world(c, r));
   OGRLinearRing lr;
-  for (const auto& [lon, lat] : to_lonlat(grid, xy)) lr.addPoint(lon, lat);
+  for (const auto& [lon, lat] : to_lonlat(xy, grid.crs_wkt)) lr.addPoint(lon, lat);
   OGRPolygon poly;
   poly.addRing(&lr);
   return poly;
@@ -108,21 +108,6 @@ std::vector<SampleZone> sample_zones(int size, std::uint64_t seed) {
   std::vector<SampleZone> out;
   for (const auto& z : kZones)
     out.push_back({z.id, z.name, z.level, wobbly_ellipse(size, seed, z.id, z.cu, z.cv, z.r, z.r, 0.12, 48)});
-  return out;
-}
-
-std::vector<std::array<double, 2>> to_lonlat(const raster::Grid& grid,
-                                             const std::vector<std::array<double, 2>>& xy) {
-  OGRSpatialReference from, wgs84;
-  if (from.importFromWkt(grid.crs_wkt.c_str()) != OGRERR_NONE || wgs84.importFromEPSG(4326) != OGRERR_NONE)
-    throw ProcessingError("cannot read the CRS of the sample grid");
-  from.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);  // easting/northing → lon/lat
-  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  const std::unique_ptr<OGRCoordinateTransformation, void (*)(OGRCoordinateTransformation*)> ct(
-      OGRCreateCoordinateTransformation(&from, &wgs84), OGRCoordinateTransformation::DestroyCT);
-  std::vector<std::array<double, 2>> out = xy;
-  for (auto& p : out)
-    if (!ct || !ct->Transform(1, &p[0], &p[1])) throw ProcessingError("cannot transform a point to WGS 84");
   return out;
 }
 

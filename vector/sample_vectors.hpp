@@ -32,10 +32,6 @@ struct SampleZone {
 PixelRing sample_boundary(int size, std::uint64_t seed);
 std::vector<SampleZone> sample_zones(int size, std::uint64_t seed);
 
-// Points in `grid`'s CRS → WGS 84 (lon, lat); throws ProcessingError.
-std::vector<std::array<double, 2>> to_lonlat(const raster::Grid& grid,
-                                             const std::vector<std::array<double, 2>>& xy);
-
 // Even-odd rule; points exactly on an edge may go either way.
 bool ring_contains(const PixelRing& ring, double col, double row);
 

@@ -12,6 +12,11 @@ void register_builtin_steps(StepRegistry& registry) {
   steps::add_composite_kinds(registry);
   registry.add(steps::fvc_kind());
   registry.add(steps::tiles_build_kind());
+  registry.add(steps::grid_build_kind());
+  registry.add(steps::grid_load_kind());
+  registry.add(steps::zonal_stats_kind());
+  registry.add(steps::zones_overlay_kind());
+  registry.add(steps::supervision_alerts_kind());
 }
 
 namespace steps {

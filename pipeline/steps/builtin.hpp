@@ -18,6 +18,12 @@ StepKind fvc_kind();  // pipeline/steps/fvc.cpp
 StepKind tiles_build_kind();  // pipeline/steps/tiles_build.cpp
 // The supervision grid (pipeline/steps/grid_build.cpp, grid_load.cpp, zonal_stats.cpp, zones_overlay.cpp,
 // supervision_alerts.cpp).
+StepKind grid_build_kind();
+StepKind grid_load_kind();
+StepKind zonal_stats_kind();
+StepKind zones_overlay_kind();
+StepKind supervision_alerts_kind();
+// Meteorology (pipeline/steps/met_downscale.cpp, met_stations.cpp, met_verify.cpp).
 
 // Reports an error unless `input` is a job input with a band named `band` (`role` names the option).
 void require_input_band(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& key_path,

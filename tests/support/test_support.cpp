@@ -17,6 +17,10 @@
 namespace qinling::test {
 namespace fs = std::filesystem;
 
+// Runs started by tests record nothing in the user's job store (~/.local/share/qinling/jobs.db);
+// tests of the store pass --store or set QINLING_STORE for their own commands.
+const bool kNoUserStore = ::setenv("QINLING_STORE", "none", 1) == 0;
+
 TempDir::TempDir() {
   std::random_device rd;
   path_ = fs::temp_directory_path() / ("qinling-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
@@ -91,7 +95,7 @@ double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b, 
 
 std::string sample_scene_dir(int size) {
   const fs::path dir =
-      fs::temp_directory_path() / ("qinling-sample-" + std::to_string(size) + "-v1-" + std::to_string(::getuid()));
+      fs::temp_directory_path() / ("qinling-sample-" + std::to_string(size) + "-v2-" + std::to_string(::getuid()));
   if (fs::exists(dir / "COMPLETE")) return dir.string();
   // Tests run in parallel: each generates into its own folder, the first rename wins.
   const fs::path tmp = dir.string() + ".tmp-" + std::to_string(::getpid());
