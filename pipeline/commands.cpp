@@ -23,14 +23,35 @@ std::string human_bytes(std::uintmax_t b) {
 }
 }  // namespace
 
-int command_run(const std::string& job_file, const RunOptions& options, const CommonFlags& flags) {
+int command_run(const std::string& job_file, const RunOptions& options, const CommonFlags& flags,
+                const RecordOptions& record) {
   raster::init_gdal();
   Progress::install_interrupt_handler();
   Plan plan = make_plan(job_file, options);
+  RunRecorder recorder(plan, record);
+  if (const auto earlier = recorder.unchanged_since()) {
+    recorder.skipped(*earlier);
+    // Said even with --quiet (on stderr): a timing script must not mistake a skip for a fast run.
+    const std::string note = "job '" + plan.job.name + "' unchanged since run " + std::to_string(earlier->id) +
+                             " (same job, inputs and version; outputs verified): no raster work done; --force recomputes";
+    if (flags.quiet) std::fprintf(stderr, "qinling: %s\n", note.c_str());
+    else spdlog::info("{}", note);
+    return 0;
+  }
   spdlog::info("job '{}': {} step(s), {} output(s), grid {}x{}", plan.job.name, plan.steps.size(), plan.outputs.size(),
                plan.grid.width, plan.grid.height);
   Progress progress(Progress::detect(flags.quiet));
-  const RunReport report = run_plan(plan, options, progress);
+  RunReport report;
+  try {
+    report = run_plan(plan, options, progress);
+    recorder.succeeded(report, options);
+  } catch (const Error& e) {
+    recorder.failed(e.exit_code(), e.what());
+    throw;
+  } catch (const std::exception& e) {
+    recorder.failed(1, e.what());
+    throw;
+  }
   if (!flags.quiet) {
     std::printf("job '%s' done in %.1f s (%zu windows)\n", plan.job.name.c_str(), report.seconds, report.windows);
     for (const auto& o : report.outputs) {

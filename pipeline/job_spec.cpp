@@ -78,6 +78,18 @@ void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job,
     const auto& methods = raster::resampling_methods();
     if (std::find(methods.begin(), methods.end(), in.resampling) == methods.end())
       diag.error(r.node()["resampling"], kp + ".resampling", "unknown method '" + in.resampling + "'");
+    r.get("units", in.units, false);
+    if (const YAML::Node sel = r.take("select"); sel.IsDefined()) {
+      in.select_line = line_of(sel);
+      if (!sel.IsMap() || sel.size() == 0)
+        diag.error(sel, kp + ".select", "expected criteria, e.g. {element: TMP, level: 2-HTGL, valid: 2026-07-01T12:00Z}");
+      else
+        for (const auto& c : sel) in.select[c.first.as<std::string>()] = c.second.as<std::string>();
+      if (in.path.empty()) diag.error(sel, kp + ".select", "needs the input's `path`");
+      if (r.has("bands")) diag.error(sel, kp + ".select", "give either `select` or `bands`, not both");
+    } else if (!in.units.empty()) {
+      diag.error(r.node()["units"], kp + ".units", "unit conversion needs `select:` (the band's units come from its metadata)");
+    }
     const YAML::Node bands = r.take("bands");
     if (bands.IsDefined()) parse_bands(bands, kp + ".bands", base, in, diag);
     else if (in.path.empty() && r.ok()) diag.error(kv.second, kp, "needs a `path` or `bands`");

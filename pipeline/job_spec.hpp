@@ -2,6 +2,7 @@
 // with every unknown key, wrong type and missing field reported at once (file:line).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,11 @@ struct InputSpec {
   std::string sensor;             // profile name or path (empty: none)
   std::vector<std::string> mask;  // quality flags to mask, e.g. cloud, shadow, snow
   int line = 0, sensor_line = 0, mask_line = 0;
+  // Weather files: pick the band by metadata (pipeline/weather_select.hpp) into one band named
+  // "value", converted to `units` when given.
+  std::map<std::string, std::string> select;
+  std::string units;
+  int select_line = 0;
 };
 
 struct StepSpec {

@@ -8,6 +8,7 @@
 
 #include "models/errors.hpp"
 #include "pipeline/commands.hpp"
+#include "pipeline/ops_commands.hpp"
 #include "pipeline/serve_command.hpp"
 #include "pipeline/tiles_command.hpp"
 
@@ -29,6 +30,10 @@ int main(int argc, char** argv) {
   run->add_option("--out", run_opts.out_dir, "folder for outputs (default: relative to the job file)");
   run->add_option("--memory-mb", run_opts.memory_mb, "memory budget in MiB (default: the job's memory_mb, 512)")
       ->check(CLI::Range(16, 1 << 20));
+  RecordOptions record;
+  run->add_option("--store", record.store, "job store file (default: $QINLING_STORE, else ~/.local/share/qinling/jobs.db; 'none': do not record)");
+  run->add_flag("--force", record.force, "recompute even when the job, its inputs and the program are unchanged");
+  run->add_option("--run-id", record.run_id, "run claimed by a worker")->group("");
   add_common(run);
 
   auto* validate = app.add_subcommand("validate", "check a job file without running it");
@@ -70,6 +75,45 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--threads", serve_opts.threads, "request threads")->capture_default_str()->check(CLI::Range(1, 256));
   add_common(serve_cmd);
 
+  // Operations (issue 8): the job store, scheduling and workers.
+  OpsFlags ops;
+  auto add_ops = [&](CLI::App* cmd) {
+    cmd->add_option("--store", ops.store, "job store file (default: $QINLING_STORE, else ~/.local/share/qinling/jobs.db)");
+    cmd->add_flag("--json", ops.json, "JSON output for scripts");
+    cmd->add_option("--tz", ops.tz, "time zone for times and cron fields")->capture_default_str();
+  };
+  SubmitOptions submit_opts;
+  auto* submit_cmd = app.add_subcommand("submit", "store a job and queue a run (now, --at TIME) or a schedule (--every CRON)");
+  submit_cmd->add_option("job", submit_opts.job_file, "the job file (YAML)")->required();
+  submit_cmd->add_option("--at", submit_opts.at, "run at YYYY-MM-DD[THH:MM[:SS]] (wall time in --tz), @UNIX or now");
+  submit_cmd->add_option("--every", submit_opts.every, "cron schedule 'MIN HOUR DAY MONTH WEEKDAY', e.g. '0 3 * * 1'");
+  submit_cmd->add_option("--name", submit_opts.name, "name in the store (default: the job's `job:`)");
+  add_ops(submit_cmd);
+  auto* jobs_cmd = app.add_subcommand("jobs", "list stored jobs with their schedules and last run");
+  add_ops(jobs_cmd);
+  std::string runs_job;
+  auto* runs_cmd = app.add_subcommand("runs", "list runs (newest first), of one job if given");
+  runs_cmd->add_option("job", runs_job, "job name or id");
+  add_ops(runs_cmd);
+  std::int64_t run_id = 0;
+  bool follow = false;
+  auto* status_cmd = app.add_subcommand("status", "one run: state, times, exit code, outputs with checksums");
+  auto* logs_cmd = app.add_subcommand("logs", "the log lines of a run");
+  logs_cmd->add_flag("-f,--follow", follow, "keep printing until the run ends");
+  auto* cancel_cmd = app.add_subcommand("cancel", "cancel a queued or running run");
+  auto* retry_cmd = app.add_subcommand("retry", "queue a new run of the same job");
+  for (auto* cmd : {status_cmd, logs_cmd, cancel_cmd, retry_cmd}) {
+    cmd->add_option("run", run_id, "run id (see `qinling runs`)")->required();
+    add_ops(cmd);
+  }
+  WorkerOptions worker_opts;
+  auto* worker_cmd = app.add_subcommand("worker", "execute due runs (each in its own process, under a renewed lease)");
+  worker_cmd->add_flag("--once", worker_opts.once, "exit when nothing is due");
+  worker_cmd->add_option("--concurrency", worker_opts.concurrency, "runs at the same time")->capture_default_str()->check(CLI::Range(1, 64));
+  worker_cmd->add_option("--lease", worker_opts.lease_seconds, "lease in seconds")->capture_default_str()->check(CLI::Range(3, 86400));
+  worker_cmd->add_option("--poll", worker_opts.poll_seconds, "seconds between looks at the store when idle")->capture_default_str();
+  add_ops(worker_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -81,7 +125,15 @@ int main(int argc, char** argv) {
   spdlog::set_level(common.verbose ? spdlog::level::debug : common.quiet ? spdlog::level::err : spdlog::level::info);
 
   try {
-    if (*run) return command_run(job_file, run_opts, common);
+    if (*run) return command_run(job_file, run_opts, common, record);
+    if (*submit_cmd) return command_submit(submit_opts, ops);
+    if (*jobs_cmd) return command_jobs(ops);
+    if (*runs_cmd) return command_runs(runs_job, ops);
+    if (*status_cmd) return command_status(run_id, ops);
+    if (*logs_cmd) return command_logs(run_id, follow, ops);
+    if (*cancel_cmd) return command_cancel(run_id, ops);
+    if (*retry_cmd) return command_retry(run_id, ops);
+    if (*worker_cmd) return command_worker(worker_opts, ops);
     if (*validate) return command_validate(job_file, run_opts, common);
     if (*steps) return command_steps(steps_kind);
     if (*sample_cmd) return command_sample_data(sample, common);

@@ -7,6 +7,7 @@
 
 #include "models/errors.hpp"
 #include "pipeline/sensor_profile.hpp"
+#include "pipeline/weather_select.hpp"
 #include "vector/ogr_io.hpp"
 
 namespace qinling::pipeline {
@@ -29,10 +30,21 @@ std::string join(const std::vector<std::string>& v) {
 // Opens every referenced file once; fills per-input band names and band sources.
 void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
   for (auto& in : plan.job.inputs) {
+    if (!in.select.empty()) {
+      try {
+        const WeatherSelection sel = select_weather_band(in.path, in.select, in.units);
+        // `path` stays the weather file (so run fingerprints see it change); the band reads the selection.
+        in.bands.push_back({"value", sel.path, sel.band, in.line});
+      } catch (const Error& e) {
+        diag.error(in.select_line, "inputs." + in.name + ".select", e.what());
+        ctx.input_bands[in.name] = {"value"};  // so steps naming it are not reported twice
+        continue;
+      }
+    }
     std::vector<std::pair<std::string, int>> files;  // path, line
-    if (!in.path.empty()) files.emplace_back(in.path, in.line);
+    if (!in.path.empty() && in.select.empty()) files.emplace_back(in.path, in.line);
     for (const auto& b : in.bands)
-      if (b.path != in.path) files.emplace_back(b.path, b.line);
+      if (b.path != in.path || !in.select.empty()) files.emplace_back(b.path, b.line);
     bool all_ok = true;
     for (const auto& [path, line] : files) {
       if (plan.files.count(path)) continue;
@@ -67,6 +79,14 @@ void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
       } catch (const Error& e) {
         diag.error(in.sensor_line, "inputs." + in.name + ".sensor", e.what());
       }
+    }
+    if (!all_ok && !plan.vector_inputs.count(in.name)) {
+      // Its file is missing or unreadable (already reported): do not report what follows from it.
+      ctx.unresolved_inputs.insert(in.name);
+      if (profile)
+        for (const auto& [name, sb] : profile->bands) names.push_back(name);
+      for (const auto& b : in.bands) names.push_back(b.name);
+      continue;
     }
     if (in.bands.empty() && all_ok && !in.path.empty()) {
       const int count = plan.files.at(in.path).bands;
@@ -228,7 +248,8 @@ void plan_grid(Plan& plan, Diagnostics& diag) {
   std::string first_file;
   for (const auto& in : plan.job.inputs) {
     if (plan.vector_inputs.count(in.name)) continue;
-    const std::string f = in.path.empty() ? (in.bands.empty() ? "" : in.bands.front().path) : in.path;
+    const std::string f =
+        in.path.empty() || !in.select.empty() ? (in.bands.empty() ? "" : in.bands.front().path) : in.path;
     if (plan.files.count(f)) {
       first_file = f;
       break;

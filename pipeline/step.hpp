@@ -5,6 +5,7 @@
 #include <any>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,7 @@ struct ValidationContext {
   std::map<std::string, std::vector<std::string>> input_bands;
   // vector input name → its file (GeoJSON, GeoPackage, Shapefile…)
   std::map<std::string, std::string> vector_inputs;
+  std::set<std::string> unresolved_inputs;  // inputs whose files could not be opened (already reported)
   std::vector<std::string> step_ids;      // every step of the job
   std::vector<std::string> product_ids;   // the steps among them that are products
   std::string base_dir;                   // the job file's folder

@@ -5,6 +5,8 @@
 #   scripts/bench-indices.sh [--size N] [--runs R]   (or: scripts/bench.sh indices --size N --runs R)
 # All outputs are uncompressed float32 so the comparison is about computing, not the codec.
 set -euo pipefail
+# Benchmarks must time real work: no job store, so an unchanged rerun is never skipped.
+export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZE=8000; RUNS=3
 while [ $# -gt 0 ]; do

@@ -4,6 +4,8 @@
 #   scripts/bench-tiles.sh [--size N] [--runs R]      (or: scripts/bench.sh tiles --size N --runs R)
 # Prints tiles/s, the ratio and peak RSS (/usr/bin/time -v; for gdal2tiles the largest process).
 set -euo pipefail
+# Benchmarks must time real work: no job store, so an unchanged rerun is never skipped.
+export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZE=4000; RUNS=3
 while [ $# -gt 0 ]; do

@@ -9,6 +9,8 @@
 # The scene is `qinling sample-data bench-data/nN --size N`; NDVI and the two grids are made once
 # (untimed). Prints medians, min-max, peak RSS (/usr/bin/time) and the ratios. Not part of CI.
 set -euo pipefail
+# Benchmarks must time real work: no job store, so an unchanged rerun is never skipped.
+export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZE=4000; RUNS=3
 while [ $# -gt 0 ]; do

@@ -11,6 +11,8 @@
 #   ours_raw / gdal_calc_raw   uncompressed in and out
 # and prints medians, peak RSS and the ratios the README quotes. Not part of CI.
 set -euo pipefail
+# Benchmarks must time real work: no job store, so an unchanged rerun is never skipped.
+export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=${1:-ndvi}; shift || true
 SIZE=8000; RUNS=3

@@ -13,6 +13,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libmuparser-dev
   libsqlite3-dev sqlite3 zlib1g-dev
   libdeflate-dev libwebp-dev libcpp-httplib-dev
+  libssl-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -17,13 +17,16 @@ void register_builtin_steps(StepRegistry& registry) {
   registry.add(steps::zonal_stats_kind());
   registry.add(steps::zones_overlay_kind());
   registry.add(steps::supervision_alerts_kind());
+  registry.add(steps::met_downscale_kind());
+  registry.add(steps::met_stations_kind());
+  registry.add(steps::met_verify_kind());
 }
 
 namespace steps {
 
 void require_input_band(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& kp,
                         const std::string& input, const std::string& band, const std::string& role) {
-  if (input.empty()) return;  // already reported as missing
+  if (input.empty() || ctx.unresolved_inputs.count(input)) return;  // already reported
   auto it = ctx.input_bands.find(input);
   if (it == ctx.input_bands.end()) {
     std::string known;

@@ -24,6 +24,9 @@ StepKind zonal_stats_kind();
 StepKind zones_overlay_kind();
 StepKind supervision_alerts_kind();
 // Meteorology (pipeline/steps/met_downscale.cpp, met_stations.cpp, met_verify.cpp).
+StepKind met_downscale_kind();
+StepKind met_stations_kind();
+StepKind met_verify_kind();
 
 // Reports an error unless `input` is a job input with a band named `band` (`role` names the option).
 void require_input_band(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& key_path,

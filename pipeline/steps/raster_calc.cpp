@@ -41,6 +41,8 @@ class CalcStep final : public Step {
       if (ctx.is_input(in))
         for (const auto& b : ctx.input_bands.at(in))
           if (short_count[b] == 1 && !vars.count(b)) vars[b] = band_key(in, b);
+    for (const auto& in : inputs_)
+      if (ctx.unresolved_inputs.count(in)) return;  // its bands are unknown; the file error says why
     if (expression_.empty()) return;
     std::vector<std::string> names;
     for (const auto& [name, key] : vars) names.push_back(name);

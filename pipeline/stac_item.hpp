@@ -1,0 +1,31 @@
+// STAC 1.0 Item JSON written next to each raster output (provenance for catalogue tools and
+// QGIS's STAC browser): footprint in WGS84, projection, checksummed asset, software and inputs.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "pipeline/plan.hpp"
+
+namespace qinling::pipeline {
+
+struct StacContext {
+  const Plan& plan;
+  std::string format;  // cog or gtiff
+  std::string sha256;  // hex; empty: unknown
+  std::int64_t size = 0;
+  std::int64_t datetime = 0;  // Unix seconds of the run
+  std::int64_t run_id = 0;    // 0: not recorded
+};
+
+// "out/ndvi.tif" → "out/ndvi.stac.json".
+std::string stac_item_path(const std::string& raster_path);
+
+// Builds the Item for `raster_path` (read back with GDAL for its grid and CRS).
+nlohmann::json make_stac_item(const std::string& raster_path, const StacContext& ctx);
+
+// Writes it to stac_item_path() under a temporary name, renamed when complete.
+void write_stac_item(const std::string& raster_path, const StacContext& ctx);
+
+}  // namespace qinling::pipeline

@@ -1,0 +1,170 @@
+#include "pipeline/steps/met_common.hpp"
+
+#include <ogr_spatialref.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+
+#include "models/errors.hpp"
+#include "pipeline/steps/builtin.hpp"
+#include "raster/gdal_io.hpp"
+
+namespace qinling::pipeline::steps {
+namespace {
+
+std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"') quoted = !quoted;
+    else if (c == sep && !quoted) {
+      out.push_back(cur);
+      cur.clear();
+    } else if (c != '\r') {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  for (auto& s : out) {
+    while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+  }
+  return out;
+}
+
+}  // namespace
+
+LayerRef resolve_layer(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& kp,
+                       const std::string& option, const std::string& name) {
+  LayerRef ref;
+  if (name.empty()) return ref;
+  if (ctx.is_step(name)) {
+    if (ctx.is_product(name)) diag.error(line, kp + "." + option, "'" + name + "' is a product, not a per-pixel layer");
+    ref.key = name;
+    ref.is_step = true;
+    return ref;
+  }
+  std::string input = name, band;
+  if (!ctx.is_input(name)) {
+    if (const auto dot = name.find('.'); dot != std::string::npos) {
+      input = name.substr(0, dot);
+      band = name.substr(dot + 1);
+    }
+  }
+  if (!ctx.is_input(input)) {
+    std::string known;
+    for (const auto& [n, b] : ctx.input_bands) known += (known.empty() ? "" : ", ") + n;
+    for (const auto& s : ctx.step_ids) known += (known.empty() ? "" : ", ") + s;
+    diag.error(line, kp + "." + option, "'" + name + "' is neither an input nor a step (known: " + known + ")");
+    return ref;
+  }
+  const auto& bands = ctx.input_bands.at(input);
+  if (band.empty()) {
+    if (bands.size() != 1) {
+      diag.error(line, kp + "." + option, "input '" + input + "' has several bands; write " + input + ".BAND");
+      return ref;
+    }
+    band = bands.front();
+  }
+  require_input_band(ctx, diag, line, kp, input, band, option);
+  ref.key = band_key(input, band);
+  if (auto it = ctx.band_files.find(ref.key); it != ctx.band_files.end()) ref.file = it->second;
+  return ref;
+}
+
+raster::BandSource layer_source(const LayerRef& ref, const ProductContext& ctx) {
+  if (ref.is_step) return raster::BandSource(ctx.rasters.at(ref.key), 1);
+  return raster::BandSource(ref.file.first, ref.file.second);
+}
+
+StationTable read_stations(const std::string& path, const StationColumns& c, bool need_elevation, double min,
+                           double max, const std::vector<std::string>& missing) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open the station table");
+  std::string header;
+  if (!std::getline(in, header)) throw InputError(path + ": the station table is empty");
+  if (header.rfind("\xEF\xBB\xBF", 0) == 0) header.erase(0, 3);  // UTF-8 BOM
+  const char sep = header.find(';') != std::string::npos && header.find(',') == std::string::npos ? ';' : ',';
+  const auto names = split(header, sep);
+  auto column = [&](const std::string& want, bool required) -> int {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == want) return int(i);
+    if (!required) return -1;
+    std::string have;
+    for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
+    throw InputError(path + ": has no column '" + want + "' (columns: " + have +
+                     "); set the step's *_column options to the right names");
+  };
+  const int ci = column(c.id, false), cx = column(c.lon, true), cy = column(c.lat, true),
+            cz = column(c.elevation, need_elevation), cv = column(c.value, true);
+  auto number = [&](const std::vector<std::string>& f, int col, double& v) {
+    if (col < 0 || col >= int(f.size())) return false;
+    const std::string& s = f[std::size_t(col)];
+    if (s.empty() || s == "NA" || s == "NaN" || s == "nan") return false;
+    for (const auto& m : missing)
+      if (s == m) return false;
+    char* end = nullptr;
+    v = std::strtod(s.c_str(), &end);
+    return end != s.c_str() && *end == '\0' && std::isfinite(v);
+  };
+  StationTable t;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line == "\r") continue;
+    ++t.rows;
+    const auto f = split(line, sep);
+    double x = 0, y = 0, z = NAN, v = 0;
+    if (!number(f, cx, x) || !number(f, cy, y) || !number(f, cv, v) || (need_elevation && !number(f, cz, z))) {
+      ++t.missing;
+      continue;
+    }
+    if (!need_elevation && cz >= 0 && !number(f, cz, z)) z = NAN;
+    if (v < min || v > max || x < -180 || x > 360 || y < -90 || y > 90) {
+      ++t.out_of_range;
+      continue;
+    }
+    t.ids.push_back(ci >= 0 && ci < int(f.size()) ? f[std::size_t(ci)] : std::to_string(t.rows));
+    t.lon.push_back(x);
+    t.lat.push_back(y);
+    t.elevation.push_back(z);
+    t.value.push_back(v);
+  }
+  return t;
+}
+
+std::vector<models::Station> project_stations(const StationTable& t, const raster::Grid& grid) {
+  raster::init_gdal();
+  OGRSpatialReference wgs84, dst;
+  wgs84.SetWellKnownGeogCS("WGS84");
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  dst.importFromWkt(grid.crs_wkt.c_str());
+  dst.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(&wgs84, &dst));
+  if (!ct) throw ProcessingError("cannot transform station coordinates from WGS84 to the grid's CRS");
+  std::vector<models::Station> out(t.size());
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    double x = t.lon[i] > 180 ? t.lon[i] - 360 : t.lon[i], y = t.lat[i];
+    if (!ct->Transform(1, &x, &y)) x = y = NAN;
+    out[i] = {x, y, t.value[i]};
+  }
+  return out;
+}
+
+void declare_station_options(OptionBinder& b, std::string* path, StationColumns* c, std::vector<double>* range,
+                             std::vector<std::string>* missing, bool required) {
+  const char* doc = "station table (CSV with a header row), relative to the job file";
+  if (required) b.required("stations", path, doc);
+  else b.optional("stations", path, doc);
+  b.optional("id_column", &c->id, "column of the station id")
+      .optional("lon_column", &c->lon, "column of the longitude (WGS84 degrees)")
+      .optional("lat_column", &c->lat, "column of the latitude (WGS84 degrees)")
+      .optional("elevation_column", &c->elevation, "column of the station elevation (m)")
+      .optional("value_column", &c->value, "column of the observed value")
+      .optional("valid_range", range, "[min, max]: rows with a value outside are rejected and counted")
+      .optional("missing_values", missing, "cell texts meaning missing (besides empty, NA, NaN), e.g. -9999");
+}
+
+}  // namespace qinling::pipeline::steps
