@@ -5,6 +5,7 @@
 #   scripts/bench-indices.sh [--size N] [--runs R]   (or: scripts/bench.sh indices --size N --runs R)
 # All outputs are uncompressed float32 so the comparison is about computing, not the codec.
 set -euo pipefail
+. "$(dirname "$0")/bench_lib.sh"
 # Benchmarks must time real work: no job store, so an unchanged rerun is never skipped.
 export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,17 +58,9 @@ CMD[calc_5idx]="calc 4 5 '(B.astype(float)-A)/(B+A)' ndvi && calc 4 5 '1.5*(B.as
 CMD[ours_slope]="$Q run $O/slope.yaml --out $O/ours --quiet"
 CMD[gdaldem_slope]="gdaldem slope -q $DEM $O/gdaldem_slope.tif -co TILED=YES -co BLOCKXSIZE=512 -co BLOCKYSIZE=512 -co COMPRESS=NONE"
 ORDER=(ours_5idx otb_5idx calc_5idx ours_slope gdaldem_slope)
-RES="$O/results.tsv"; : > "$RES"
-for r in $(seq 1 "$RUNS"); do
-  for name in "${ORDER[@]}"; do
-    sync
-    /usr/bin/time -f "%e %M" -o "$O/time.txt" bash -c "${CMD[$name]}" >"$O/log.txt" 2>&1 \
-      || { echo "bench-indices: $name failed:"; tail -5 "$O/log.txt"; exit 1; }
-    read -r secs rss < <(tail -1 "$O/time.txt")
-    printf "%s\t%s\t%s\t%s\n" "$name" "$r" "$secs" "$rss" >> "$RES"
-    printf "run %d %-14s %7.2f s  %6d MiB\n" "$r" "$name" "$secs" $((rss / 1024))
-  done
-done
+RES="$O/results.tsv"
+bench_alternate "$RUNS" "$RES" "$O" "${ORDER[@]}"
+
 /usr/bin/python3 - "$RES" "$SIZE" <<'PY' | tee "$O/results.md"
 import sys, statistics as st, collections
 rows = collections.defaultdict(list); rss = collections.defaultdict(int)

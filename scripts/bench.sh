@@ -11,6 +11,7 @@
 #   ours_raw / gdal_calc_raw   uncompressed in and out
 # and prints medians, peak RSS and the ratios the README quotes. Not part of CI.
 set -euo pipefail
+. "$(dirname "$0")/bench_lib.sh"
 # Benchmarks must time real work: no job store, so an unchanged rerun is never skipped.
 export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,17 +74,8 @@ CMD[ours_raw]="$Q run $D/ours_raw.yaml --out $D/out --quiet"
 CMD[gdal_calc_raw]="gdal_calc.py --quiet --overwrite -A $D/raw/scene_2024-07.tif --A_band=5 -B $D/raw/scene_2024-07.tif --B_band=4 $CALC --outfile=$D/out/calc_raw.tif ${CO_RAW//-co /--co }"
 ORDER=(ours_deflate gdal_calc floor ours_cog floor_cog ours_raw gdal_calc_raw)
 
-RES="$D/results.tsv"; : > "$RES"
-for r in $(seq 1 "$RUNS"); do
-  for name in "${ORDER[@]}"; do
-    sync
-    /usr/bin/time -f "%e %M" -o "$D/time.txt" bash -c "${CMD[$name]}" >"$D/log.txt" 2>&1 \
-      || { echo "bench: $name failed:"; tail -5 "$D/log.txt"; exit 1; }
-    read -r secs rss < <(tail -1 "$D/time.txt")
-    printf "%s\t%s\t%s\t%s\n" "$name" "$r" "$secs" "$rss" >> "$RES"
-    printf "run %d %-14s %7.2f s  %6d MiB\n" "$r" "$name" "$secs" $((rss / 1024))
-  done
-done
+RES="$D/results.tsv"
+bench_alternate "$RUNS" "$RES" "$D" "${ORDER[@]}"
 
 /usr/bin/python3 - "$RES" "$SIZE" "$RUNS" <<'PY' | tee "$D/results.md"
 import sys, statistics as st, collections
