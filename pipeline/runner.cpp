@@ -85,6 +85,7 @@ class WorkDir {
     fs::create_directories(path_);
     return (fs::path(path_) / name).string();
   }
+  const std::string& path() const { return path_; }
 
  private:
   std::string path_;
@@ -276,7 +277,7 @@ RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
 
   if (!targets.empty()) report.windows = pixel_pass(plan, needed, threads, budget, targets, progress);
   for (auto& [id, o] : targets) {
-    const bool is_output = o->path().rfind(work.file(""), 0) != 0;
+    const bool is_output = o->path().rfind(work.path() + "/", 0) != 0;
     commit(*o, fs::path(o->path()).filename().string() + (is_output ? ": finishing" : ": work layer"), progress);
   }
   for (const auto& o : plan.outputs)

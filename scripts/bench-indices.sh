@@ -10,13 +10,7 @@ set -euo pipefail
 export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZE=8000; RUNS=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --size) SIZE=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    *) echo "bench-indices: unknown option $1 (use --size N --runs R)" >&2; exit 2 ;;
-  esac
-done
+bench_args bench-indices "$@"
 Q="${QINLING_BUILD_DIR:-$ROOT/build}/qinling"
 [ -x "$Q" ] || { echo "bench-indices: build first (scripts/setup.sh); no $Q" >&2; exit 2; }
 command -v otbcli_RadiometricIndices >/dev/null || apt-get install -y -qq --no-install-recommends otb-bin >/dev/null

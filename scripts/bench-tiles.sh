@@ -4,17 +4,12 @@
 #   scripts/bench-tiles.sh [--size N] [--runs R]      (or: scripts/bench.sh tiles --size N --runs R)
 # Prints tiles/s, the ratio and peak RSS (/usr/bin/time -v; for gdal2tiles the largest process).
 set -euo pipefail
+. "$(dirname "$0")/bench_lib.sh"
 # Benchmarks must time real work: no job store, so an unchanged rerun is never skipped.
 export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZE=4000; RUNS=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --size) SIZE=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    *) echo "bench-tiles: unknown option $1 (use --size N --runs R)" >&2; exit 2 ;;
-  esac
-done
+bench_args bench-tiles "$@"
 Q="${QINLING_BUILD_DIR:-$ROOT/build}/qinling"
 [ -x "$Q" ] || { echo "bench-tiles: build first (scripts/setup.sh); no $Q" >&2; exit 2; }
 command -v /usr/bin/time >/dev/null || { echo "bench-tiles: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }

@@ -9,17 +9,12 @@
 # The scene is `qinling sample-data bench-data/nN --size N`; NDVI and the two grids are made once
 # (untimed). Prints medians, min-max, peak RSS (/usr/bin/time) and the ratios. Not part of CI.
 set -euo pipefail
+. "$(dirname "$0")/bench_lib.sh"
 # Benchmarks must time real work: no job store, so an unchanged rerun is never skipped.
 export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZE=4000; RUNS=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --size) SIZE=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    *) echo "bench-zonal: unknown option $1 (use --size N --runs R)" >&2; exit 2 ;;
-  esac
-done
+bench_args bench-zonal "$@"
 export DEBIAN_FRONTEND=noninteractive
 for pkg in otb-bin time python3-gdal python3-numpy; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || {

@@ -17,13 +17,7 @@ export QINLING_STORE=none
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=${1:-ndvi}; shift || true
 SIZE=8000; RUNS=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --size) SIZE=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    *) echo "bench: unknown option $1 (use --size N --runs R)" >&2; exit 2 ;;
-  esac
-done
+bench_args bench "$@"
 if [ "$BENCH" != ndvi ]; then
   # Other benchmarks live in scripts/bench-NAME.sh and take the same options.
   [ -x "$ROOT/scripts/bench-$BENCH.sh" ] && exec "$ROOT/scripts/bench-$BENCH.sh" --size "$SIZE" --runs "$RUNS"

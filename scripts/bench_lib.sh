@@ -17,3 +17,15 @@ bench_alternate() {
     done
   done
 }
+
+# bench_args NAME "$@" — parses --size N --runs R into SIZE and RUNS (defaults set by the caller).
+bench_args() {
+  local name=$1; shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --size) SIZE=$2; shift 2 ;;
+      --runs) RUNS=$2; shift 2 ;;
+      *) echo "$name: unknown option $1 (use --size N --runs R)" >&2; exit 2 ;;
+    esac
+  done
+}

@@ -14,7 +14,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 zlib1g-dev
   libdeflate-dev libwebp-dev libcpp-httplib-dev
   libssl-dev tzdata
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev curl
 )
 
 missing=()
