@@ -25,7 +25,7 @@ void require_table_step(const ValidationContext& ctx, Diagnostics& diag, int lin
 
 void require_vector_input(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& kp,
                           const std::string& name, const std::string& role) {
-  if (name.empty() || ctx.is_vector_input(name)) return;
+  if (name.empty() || ctx.is_vector_input(name) || ctx.unresolved_inputs.count(name)) return;  // else reported
   std::string known;
   for (const auto& [n, path] : ctx.vector_inputs) known += (known.empty() ? "" : ", ") + n;
   diag.error(line, kp + "." + role,
