@@ -245,18 +245,26 @@ std::int64_t next_fire(const CronExpr& cron, std::int64_t after, const std::stri
 
 std::int64_t parse_time(const std::string& text, const std::string& tz, std::int64_t now) {
   if (text == "now") return now;
-  if (!text.empty() && text[0] == '@') return std::stoll(text.substr(1));
+  const auto bad = [&] {
+    return ConfigError("--at '" + text + "': expected YYYY-MM-DD[THH:MM[:SS]] (wall time in " + tz + "), @UNIX or now");
+  };
+  if (!text.empty() && text[0] == '@') {
+    // Digits only (an optional '-'), at most 18 of them: std::stoll would throw on anything else.
+    const std::string n = text.substr(1);
+    const std::size_t digits = n.size() - (n.rfind('-', 0) == 0 ? 1 : 0);
+    if (digits == 0 || digits > 18 || n.find_first_not_of("0123456789", n.size() - digits) != std::string::npos)
+      throw bad();
+    return std::stoll(n);
+  }
   CivilTime c;
   char sep = 0;
   int n = std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &c.year, &c.month, &c.day, &sep, &c.hour,
                       &c.minute, &c.second);
   if (n == 3) c.hour = c.minute = 0;
   const bool ok = (n == 3 || n >= 6) && (n == 3 || sep == 'T' || sep == ' ') && c.month >= 1 &&
-                  c.month <= 12 && c.day >= 1 && c.day <= days_in_month(c.year, c.month) && c.hour < 24 &&
-                  c.minute < 60 && c.second < 60;
-  if (!ok)
-    throw ConfigError("--at '" + text + "': expected YYYY-MM-DD[THH:MM[:SS]] (wall time in " + tz +
-                      "), @UNIX or now");
+                  c.month <= 12 && c.day >= 1 && c.day <= days_in_month(c.year, c.month) && c.hour >= 0 &&
+                  c.hour < 24 && c.minute >= 0 && c.minute < 60 && c.second >= 0 && c.second < 60;
+  if (!ok) throw bad();
   return from_civil(c, tz);
 }
 

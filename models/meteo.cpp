@@ -16,7 +16,9 @@ std::string canonical_unit(const std::string& unit) {
       {"degC", "degC"},    {"celsius", "degC"},   {"degrees_C", "degC"}, {"F", "degF"},  {"degF", "degF"},
       {"m", "m"},          {"gpm", "m"},         {"mm", "mm"},          {"kg/(m^2)", "mm"}, {"kgm-2", "mm"},   {"kgm**-2", "mm"},
       {"kg/m2", "mm"},     {"kg/m^2", "mm"},      {"Pa", "Pa"},       {"hPa", "hPa"},    {"mb", "hPa"},
-      {"millibars", "hPa"}, {"m/s", "m/s"},       {"ms-1", "m/s"},    {"ms**-1", "m/s"}, {"km/h", "km/h"}};
+      {"millibars", "hPa"}, {"kgm-2s-1", "mm/s"}, {"kgm**-2s**-1", "mm/s"}, {"kg/m2/s", "mm/s"},
+      {"kg/(m^2s)", "mm/s"}, {"kg/(m^2)/s", "mm/s"}, {"mm/s", "mm/s"}, {"mms-1", "mm/s"}, {"mm/h", "mm/h"},
+      {"mm/hr", "mm/h"}, {"mmh-1", "mm/h"}, {"mm/d", "mm/d"}, {"mm/day", "mm/d"}, {"m/s", "m/s"},       {"ms-1", "m/s"},    {"ms**-1", "m/s"}, {"km/h", "km/h"}};
   const auto it = aliases.find(u);
   return it == aliases.end() ? u : it->second;
 }
@@ -34,7 +36,10 @@ std::optional<LinearUnit> unit_conversion(const std::string& from, const std::st
       {"degF", {"temperature", 5.0 / 9.0, 273.15 - 32.0 * 5.0 / 9.0}},
       {"m", {"length", 1.0, 0.0}},       {"mm", {"length", 1e-3, 0.0}},
       {"Pa", {"pressure", 1.0, 0.0}},    {"hPa", {"pressure", 100.0, 0.0}},
-      {"m/s", {"speed", 1.0, 0.0}},      {"km/h", {"speed", 1.0 / 3.6, 0.0}}};
+      {"m/s", {"speed", 1.0, 0.0}},      {"km/h", {"speed", 1.0 / 3.6, 0.0}},
+      // Precipitation rates: 1 kg m-2 of water is 1 mm deep.
+      {"mm/s", {"rate", 1.0, 0.0}},      {"mm/h", {"rate", 1.0 / 3600.0, 0.0}},
+      {"mm/d", {"rate", 1.0 / 86400.0, 0.0}}};
   const auto a = base.find(f), b = base.find(t);
   if (a == base.end() || b == base.end() || a->second.family != b->second.family) return std::nullopt;
   // to = (v × a1 + b1 − b2) / a2

@@ -21,7 +21,8 @@ inline double lapse_adjust(double t, double from_elevation, double to_elevation,
 struct LinearUnit {
   double scale = 1.0, offset = 0.0;
 };
-// The conversion between two unit spellings (K, degC/°C/C, degF, m, mm, kg m-2, Pa, hPa, m/s…);
+// The conversion between two unit spellings (K, degC/°C/C, degF, m, mm, kg m-2, Pa, hPa, m/s,
+// precipitation rates kg m-2 s-1 = mm/s, mm/h, mm/d…);
 // nullopt when they are not convertible. Equal units give the identity.
 std::optional<LinearUnit> unit_conversion(const std::string& from, const std::string& to);
 // A canonical spelling of a unit (e.g. "[C]" → "degC", "kg/(m^2)" → "mm"), or the input trimmed.

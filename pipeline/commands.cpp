@@ -6,7 +6,11 @@
 #include <filesystem>
 
 #include "models/errors.hpp"
+#include "pipeline/output_lock.hpp"
+#include "pipeline/run_report.hpp"
+#include "pipeline/mpi_world.hpp"
 #include "pipeline/runner.hpp"
+#include "pipeline/stac_item.hpp"
 #include "pipeline/step.hpp"
 #include "raster/gdal_io.hpp"
 
@@ -23,12 +27,35 @@ std::string human_bytes(std::uintmax_t b) {
 }
 }  // namespace
 
+namespace {
+
+// The run's raster outputs (COG/GeoTIFF), which get STAC Items and thumbnails.
+std::vector<std::string> raster_outputs(const std::vector<PlannedOutput>& outputs) {
+  std::vector<std::string> out;
+  for (const auto& o : outputs)
+    if (o.format == "cog" || o.format == "gtiff") out.push_back(o.path);
+  return out;
+}
+
+std::string join_ids(const std::vector<std::string>& ids) {
+  std::string s;
+  for (const auto& i : ids) s += (s.empty() ? "" : ", ") + i;
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
 int command_run(const std::string& job_file, const RunOptions& options, const CommonFlags& flags,
                 const RecordOptions& record) {
   raster::init_gdal();
   Progress::install_interrupt_handler();
-  Plan plan = make_plan(job_file, options);
+  // Under MPI every rank plans; one rank failing (an input missing on its node) stops them all.
+  Plan plan = mpi::collective([&] { return make_plan(job_file, options); });
+  // Before anything reads or writes the outputs: a second run on this folder waits or fails.
+  OutputLock lock(plan.out_dir, record.wait_seconds);
+  WarningCollector warnings;
   RunRecorder recorder(plan, record);
+  lock.describe_holder(recorder.run_id(), plan.job.name);
   if (const auto earlier = recorder.unchanged_since()) {
     recorder.skipped(*earlier);
     // Said even with --quiet (on stderr): a timing script must not mistake a skip for a fast run.
@@ -38,13 +65,31 @@ int command_run(const std::string& job_file, const RunOptions& options, const Co
     else spdlog::info("{}", note);
     return 0;
   }
-  spdlog::info("job '{}': {} step(s), {} output(s), grid {}x{}", plan.job.name, plan.steps.size(), plan.outputs.size(),
-               plan.grid.width, plan.grid.height);
+  const std::vector<PlannedOutput> all_outputs = plan.outputs;
   Progress progress(Progress::detect(flags.quiet));
   RunReport report;
+  CacheDecisions decisions;
+  std::string report_file;
   try {
-    report = run_plan(plan, options, progress);
+    decisions = apply_step_cache(plan, recorder.step_lookup(), record.force);
+    recorder.set_decisions(&decisions);
+    const auto cached = decisions.ids("cached");
+    if (!cached.empty())
+      spdlog::info("job '{}': reusing unchanged step(s) {}; computing {}", plan.job.name, join_ids(cached),
+                   join_ids(decisions.ids("computed")));
+    else
+      spdlog::info("job '{}': {} step(s), {} output(s), grid {}x{}", plan.job.name, plan.steps.size(),
+                   plan.outputs.size(), plan.grid.width, plan.grid.height);
+    if (!decisions.nothing_to_compute()) report = run_plan(plan, options, progress);
     recorder.succeeded(report, options);
+    RunSummary summary;
+    summary.job_name = plan.job.name, summary.job_file = plan.job.file, summary.out_dir = plan.out_dir;
+    summary.state = "succeeded", summary.run_id = recorder.run_id(), summary.started = recorder.started();
+    summary.seconds = report.seconds, summary.windows = report.windows, summary.decisions = &decisions;
+    summary.outputs = recorder.outputs(), summary.phases = progress.timings(), summary.warnings = warnings.lines();
+    summary.collection = write_stac_collection(plan, raster_outputs(all_outputs), recorder.started(), recorder.run_id());
+    report_file = write_run_report(summary);
+    recorder.report_written(report_file);
   } catch (const Error& e) {
     recorder.failed(e.exit_code(), e.what());
     throw;
@@ -59,6 +104,12 @@ int command_run(const std::string& job_file, const RunOptions& options, const Co
       std::printf("  wrote %s  (%s, %s%s, from step '%s')\n", o.path.c_str(), o.format.c_str(), dims.c_str(),
                   human_bytes(o.bytes).c_str(), o.step_id.c_str());
     }
+    for (const auto& s : decisions.steps)
+      if (s.state == "cached")
+        for (const auto& p : s.outputs)
+          std::printf("  kept  %s  (step '%s' unchanged since run %lld)\n", p.c_str(), s.id.c_str(),
+                      static_cast<long long>(s.from_run));
+    std::printf("  report %s\n", report_file.c_str());
     std::printf("Open in QGIS: Layer > Add Layer > Add Raster Layer, or drag the .tif onto the map; "
                 "`gdalinfo -stats FILE` prints it here.\n");
   }

@@ -1,8 +1,11 @@
 #include "pipeline/job_spec.hpp"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "models/errors.hpp"
+#include "pipeline/utf8.hpp"
 #include "raster/source.hpp"
 
 namespace qinling::pipeline {
@@ -14,6 +17,8 @@ std::string resolve_path(const std::string& base, const std::string& p) {
   if (path.is_relative()) path = fs::path(base) / path;
   return path.lexically_normal().string();
 }
+
+bool is_glob(const std::string& p) { return p.find_first_of("*?[") != std::string::npos; }
 
 namespace {
 
@@ -67,7 +72,18 @@ void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job,
     const std::string kp = "inputs." + in.name;
     MapReader r(kv.second, kp, diag);
     std::string p;
-    if (r.get("path", p, false)) in.path = resolve_path(base, p);
+    const YAML::Node pn = r.ok() ? r.node()["path"] : YAML::Node();
+    if (pn.IsDefined() && (pn.IsSequence() || (pn.IsScalar() && is_glob(pn.Scalar())))) {
+      // A frame set (aerial photos): a glob or a list of files/globs.
+      for (const auto& e : pn.IsSequence() ? pn : YAML::Node(std::vector<std::string>{pn.Scalar()})) {
+        if (e.IsScalar() && !e.Scalar().empty()) in.frame_patterns.push_back(resolve_path(base, e.Scalar()));
+        else diag.error(pn, kp + ".path", "expected a file name or a glob in the list of frames");
+      }
+      if (in.frame_patterns.empty()) diag.error(pn, kp + ".path", "the list of frames is empty");
+      r.take("path");
+    } else if (r.get("path", p, false)) {
+      in.path = resolve_path(base, p);
+    }
     r.get("resampling", in.resampling, false);
     r.get("sensor", in.sensor, false);
     in.sensor_line = line_of(r.node()["sensor"]);
@@ -84,7 +100,14 @@ void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job,
       if (!sel.IsMap() || sel.size() == 0)
         diag.error(sel, kp + ".select", "expected criteria, e.g. {element: TMP, level: 2-HTGL, valid: 2026-07-01T12:00Z}");
       else
-        for (const auto& c : sel) in.select[c.first.as<std::string>()] = c.second.as<std::string>();
+        for (const auto& c : sel) {
+          std::string v;  // a list (period: [6h, 12h]) is kept as "6h,12h"
+          if (c.second.IsSequence())
+            for (const auto& e : c.second) v += (v.empty() ? "" : ",") + e.as<std::string>();
+          else
+            v = c.second.as<std::string>();
+          in.select[c.first.as<std::string>()] = v;
+        }
       if (in.path.empty()) diag.error(sel, kp + ".select", "needs the input's `path`");
       if (r.has("bands")) diag.error(sel, kp + ".select", "give either `select` or `bands`, not both");
     } else if (!in.units.empty()) {
@@ -92,7 +115,13 @@ void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job,
     }
     const YAML::Node bands = r.take("bands");
     if (bands.IsDefined()) parse_bands(bands, kp + ".bands", base, in, diag);
-    else if (in.path.empty() && r.ok()) diag.error(kv.second, kp, "needs a `path` or `bands`");
+    else if (in.path.empty() && in.frame_patterns.empty() && r.ok()) diag.error(kv.second, kp, "needs a `path` or `bands`");
+    if (const YAML::Node extra = r.take("extra_bands"); extra.IsDefined()) {
+      InputSpec tmp;
+      tmp.path = in.path;
+      parse_bands(extra, kp + ".extra_bands", base, tmp, diag);
+      for (auto& b : tmp.bands) in.extra_bands.push_back(std::move(b));
+    }
     r.finish();
     job.inputs.push_back(std::move(in));
   }
@@ -177,6 +206,14 @@ JobSpec parse_job(const std::string& file, Diagnostics& diag) {
   job.file = fs::absolute(file).lexically_normal().string();
   job.base_dir = fs::path(job.file).parent_path().string();
   if (!fs::exists(job.file)) throw ConfigError(file + ": no such job file");
+  {
+    // YAML is UTF-8, and job names and ids end up in JSON records (issue 10).
+    std::ifstream in(job.file, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (const int bad = first_non_utf8_line(text); bad > 0)
+      throw ConfigError(file + ":" + std::to_string(bad) +
+                        ": not UTF-8 text; YAML files are UTF-8 (convert it, e.g. iconv -f GBK -t UTF-8)");
+  }
   YAML::Node root;
   try {
     root = YAML::LoadFile(job.file);

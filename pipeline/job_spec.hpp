@@ -27,6 +27,9 @@ struct InputSpec {
   std::string name;
   std::string path;  // absolute; empty when every band names its own file
   std::vector<BandSpec> bands;  // empty: all bands of `path`, named b1, b2, … (resolved when planning)
+  // Bands added to those of `path` (or of the sensor profile's stack), usually from other files:
+  // `extra_bands: {thermal: scene_ST_B10.tif}`. Same syntax as `bands`.
+  std::vector<BandSpec> extra_bands;
   std::string resampling = "bilinear";
   std::string sensor;             // profile name or path (empty: none)
   std::vector<std::string> mask;  // quality flags to mask, e.g. cloud, shadow, snow
@@ -36,6 +39,9 @@ struct InputSpec {
   std::map<std::string, std::string> select;
   std::string units;
   int select_line = 0;
+  // A set of frames (aerial photos): `path` given as a glob ("flight/*.JPG") or a list of
+  // files/globs. Absolute patterns, expanded when planning; such an input has no bands.
+  std::vector<std::string> frame_patterns;
 };
 
 struct StepSpec {
@@ -75,5 +81,7 @@ JobSpec parse_job(const std::string& file, Diagnostics& diag);
 
 // Resolves `p` against `base` unless it is absolute or a GDAL virtual path (/vsi…, NETCDF:…).
 std::string resolve_path(const std::string& base, const std::string& p);
+// True when `p` holds a glob wildcard (*, ? or [).
+bool is_glob(const std::string& p);
 
 }  // namespace qinling::pipeline

@@ -94,6 +94,16 @@ CREATE TABLE IF NOT EXISTS logs(
 CREATE INDEX IF NOT EXISTS logs_by_run ON logs(run_id, id);
 )sql";
 
+// Version 2, applied to new files and to version-1 files alike.
+const char* const kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS step_states(
+  run_id INTEGER NOT NULL REFERENCES runs(id), step_id TEXT NOT NULL, key TEXT NOT NULL,
+  state TEXT NOT NULL, from_run INTEGER NOT NULL DEFAULT 0, outputs TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS step_states_by_key ON step_states(key, run_id);
+CREATE INDEX IF NOT EXISTS step_states_by_run ON step_states(run_id);
+ALTER TABLE runs ADD COLUMN report TEXT NOT NULL DEFAULT '';
+)sql";
+
 const char* const kRunColumns =
     "r.id, r.job_id, j.name, r.state, r.due, r.created, IFNULL(r.started,0), IFNULL(r.finished,0), "
     "r.exit_code, "
@@ -123,8 +133,9 @@ JobStore::JobStore(const std::string& path) : path_(path), db_(std::make_unique<
   if (version > kSchemaVersion)
     throw ProcessingError("job store " + path + " has schema version " + std::to_string(version) +
                           ", newer than this qinling understands (" + std::to_string(kSchemaVersion) + ")");
-  if (version < kSchemaVersion) {  // version 0: a new file (later versions add migrations here)
-    exec(kSchema);
+  if (version < kSchemaVersion) {  // version 0: a new file
+    if (version < 1) exec(kSchema);
+    if (version < 2) exec(kSchemaV2);
     exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
   }
   tx.commit();
@@ -335,6 +346,51 @@ std::optional<RunRow> JobStore::last_success(std::int64_t job_id, const std::str
   s.bind(1, job_id).bind(2, fingerprint);
   if (!s.step()) return std::nullopt;
   return read_run(s);
+}
+
+void JobStore::add_step_state(const StepStateRow& row) {
+  Stmt s(*this, "INSERT INTO step_states(run_id, step_id, key, state, from_run, outputs) VALUES(?1,?2,?3,?4,?5,?6)");
+  s.bind(1, row.run_id).bind(2, row.step_id).bind(3, row.key).bind(4, row.state).bind(5, row.from_run);
+  s.bind(6, row.outputs_json);
+  s.step();
+}
+
+namespace {
+const char* const kStepColumns = "s.run_id, s.step_id, s.key, s.state, s.from_run, s.outputs FROM step_states s ";
+StepStateRow read_step(const JobStore::Stmt& s) {
+  return {s.i64(0), s.text(1), s.text(2), s.text(3), s.i64(4), s.text(5)};
+}
+}  // namespace
+
+std::vector<StepStateRow> JobStore::step_states(std::int64_t run_id) {
+  Stmt s(*this, (std::string("SELECT ") + kStepColumns + "WHERE s.run_id = ?1 ORDER BY s.rowid").c_str());
+  s.bind(1, run_id);
+  std::vector<StepStateRow> out;
+  while (s.step()) out.push_back(read_step(s));
+  return out;
+}
+
+std::vector<StepStateRow> JobStore::steps_with_key(const std::string& key, int limit) {
+  Stmt s(*this, (std::string("SELECT ") + kStepColumns +
+                 "JOIN runs r ON r.id = s.run_id WHERE s.key = ?1 AND r.state = 'succeeded' "
+                 "ORDER BY s.run_id DESC LIMIT ?2")
+                    .c_str());
+  s.bind(1, key).bind(2, std::int64_t(limit));
+  std::vector<StepStateRow> out;
+  while (s.step()) out.push_back(read_step(s));
+  return out;
+}
+
+void JobStore::set_report(std::int64_t run_id, const std::string& path) {
+  Stmt s(*this, "UPDATE runs SET report = ?2 WHERE id = ?1");
+  s.bind(1, run_id).bind(2, path);
+  s.step();
+}
+
+std::string JobStore::report(std::int64_t run_id) {
+  Stmt s(*this, "SELECT report FROM runs WHERE id = ?1");
+  s.bind(1, run_id);
+  return s.step() ? s.text(0) : std::string();
 }
 
 void JobStore::add_log(std::int64_t run_id, const std::string& level, const std::string& text) {

@@ -44,6 +44,15 @@ struct OutputRow {
   std::int64_t size = 0;
 };
 
+// One step of a run: its cache key, whether it was computed or taken from an earlier run, and
+// its outputs as JSON ([{path, sha256, size}]) so a later run can verify and reuse them.
+struct StepStateRow {
+  std::int64_t run_id = 0;
+  std::string step_id, key, state;  // state: computed, cached
+  std::int64_t from_run = 0;        // cached: the run that computed it
+  std::string outputs_json;
+};
+
 struct LogRow {
   std::int64_t time = 0;
   std::string level, text;
@@ -58,7 +67,7 @@ class JobStore {
   JobStore& operator=(const JobStore&) = delete;
   const std::string& path() const { return path_; }
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;  // 2: step states, run reports
   static std::int64_t now();  // Unix seconds
 
   // Same name → the job row is updated to the new file/content (its runs are kept).
@@ -93,6 +102,14 @@ class JobStore {
   std::vector<OutputRow> outputs(std::int64_t run_id);
   // The latest succeeded run of `job_id` with this fingerprint (for incremental runs).
   std::optional<RunRow> last_success(std::int64_t job_id, const std::string& fingerprint);
+
+  void add_step_state(const StepStateRow& row);
+  std::vector<StepStateRow> step_states(std::int64_t run_id);
+  // The newest step state with `key` in a succeeded run (candidates for reuse, newest first).
+  std::vector<StepStateRow> steps_with_key(const std::string& key, int limit = 3);
+  // Where the run's report (HTML) was written; "" when none.
+  void set_report(std::int64_t run_id, const std::string& path);
+  std::string report(std::int64_t run_id);
 
   void add_log(std::int64_t run_id, const std::string& level, const std::string& text);
   std::vector<LogRow> logs(std::int64_t run_id, std::int64_t after_rowid = 0,

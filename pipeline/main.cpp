@@ -5,9 +5,12 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "models/errors.hpp"
 #include "pipeline/commands.hpp"
+#include "pipeline/mpi_run.hpp"
+#include "pipeline/mpi_world.hpp"
 #include "pipeline/ops_commands.hpp"
 #include "pipeline/serve_command.hpp"
 #include "pipeline/tiles_command.hpp"
@@ -33,6 +36,8 @@ int main(int argc, char** argv) {
   RecordOptions record;
   run->add_option("--store", record.store, "job store file (default: $QINLING_STORE, else ~/.local/share/qinling/jobs.db; 'none': do not record)");
   run->add_flag("--force", record.force, "recompute even when the job, its inputs and the program are unchanged");
+  run->add_option("--wait", record.wait_seconds, "when another run holds the output folder, wait up to this many seconds (default: fail at once)")
+      ->check(CLI::NonNegativeNumber);
   run->add_option("--run-id", record.run_id, "run claimed by a worker")->group("");
   add_common(run);
 
@@ -64,6 +69,8 @@ int main(int argc, char** argv) {
   tiles_cmd->add_option("--ramp", tiles_opts.ramp, "colour ramp name (configs/ramps/NAME.yaml) or .yaml file");
   tiles_cmd->add_option("--range", tiles_opts.range, "value range MIN,MAX for the ramp (default: ramp's, else statistics)");
   tiles_cmd->add_option("--tile-format", tiles_opts.tile_format, "png or webp")->capture_default_str();
+  tiles_cmd->add_option("--hillshade", tiles_opts.hillshade, "shaded relief raster (0..255, e.g. gdaldem hillshade of a DEM) multiplied into the ramp colours");
+  tiles_cmd->add_option("--hillshade-strength", tiles_opts.hillshade_strength, "0..1, 1 = full multiply")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   tiles_cmd->add_option("--threads", tiles_opts.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
   add_common(tiles_cmd);
 
@@ -102,7 +109,8 @@ int main(int argc, char** argv) {
   logs_cmd->add_flag("-f,--follow", follow, "keep printing until the run ends");
   auto* cancel_cmd = app.add_subcommand("cancel", "cancel a queued or running run");
   auto* retry_cmd = app.add_subcommand("retry", "queue a new run of the same job");
-  for (auto* cmd : {status_cmd, logs_cmd, cancel_cmd, retry_cmd}) {
+  auto* report_cmd = app.add_subcommand("report", "where a run's report (HTML + JSON, thumbnails) is, and its summary");
+  for (auto* cmd : {status_cmd, logs_cmd, cancel_cmd, retry_cmd, report_cmd}) {
     cmd->add_option("run", run_id, "run id (see `qinling runs`)")->required();
     add_ops(cmd);
   }
@@ -124,8 +132,11 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%^%l%$: %v");
   spdlog::set_level(common.verbose ? spdlog::level::debug : common.quiet ? spdlog::level::err : spdlog::level::info);
 
+  // MPI starts only under mpirun/srun (issue 9); it ends when `mpi_session` goes out of scope.
+  std::optional<mpi::Session> mpi_session;
   try {
-    if (*run) return command_run(job_file, run_opts, common, record);
+    mpi_session.emplace(&argc, &argv);
+    if (*run) return command_run_ranked(job_file, run_opts, common, record);
     if (*submit_cmd) return command_submit(submit_opts, ops);
     if (*jobs_cmd) return command_jobs(ops);
     if (*runs_cmd) return command_runs(runs_job, ops);
@@ -133,6 +144,7 @@ int main(int argc, char** argv) {
     if (*logs_cmd) return command_logs(run_id, follow, ops);
     if (*cancel_cmd) return command_cancel(run_id, ops);
     if (*retry_cmd) return command_retry(run_id, ops);
+    if (*report_cmd) return command_report(run_id, ops);
     if (*worker_cmd) return command_worker(worker_opts, ops);
     if (*validate) return command_validate(job_file, run_opts, common);
     if (*steps) return command_steps(steps_kind);
@@ -141,9 +153,11 @@ int main(int argc, char** argv) {
     if (*serve_cmd) return command_serve(serve_opts, common);
   } catch (const qinling::Error& e) {
     spdlog::error("{}", e.what());
+    mpi::abort_if_unagreed(e.exit_code(), e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
     spdlog::error("unexpected failure: {}", e.what());
+    mpi::abort_if_unagreed(1, e.what());
     return 1;
   }
   return 0;

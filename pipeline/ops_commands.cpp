@@ -174,6 +174,13 @@ int command_status(std::int64_t run_id, const OpsFlags& flags) {
   out["outputs"] = json::array();
   for (const auto& o : store->outputs(run_id))
     out["outputs"].push_back({{"path", o.path}, {"sha256", o.sha256}, {"size", o.size}});
+  out["steps"] = json::array();
+  for (const auto& st : store->step_states(run_id)) {
+    json sj = {{"id", st.step_id}, {"state", st.state}};
+    if (st.from_run > 0) sj["from_run"] = st.from_run;
+    out["steps"].push_back(sj);
+  }
+  out["report"] = store->report(run_id);
   if (flags.json) {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
@@ -185,10 +192,40 @@ int command_status(std::int64_t run_id, const OpsFlags& flags) {
               when(r.finished, flags.tz).c_str(), flags.tz.c_str());
   if (r.exit_code) std::printf("  exit code %d: %s\n", *r.exit_code, r.message.c_str());
   if (!r.lease_owner.empty() && r.state == "running") std::printf("  worker %s\n", r.lease_owner.c_str());
+  for (const auto& st : out["steps"])
+    std::printf("  step %s: %s%s\n", st["id"].get<std::string>().c_str(), st["state"].get<std::string>().c_str(),
+                st.contains("from_run") ? (" (from run " + std::to_string(st["from_run"].get<std::int64_t>()) + ")").c_str() : "");
+  if (!out["report"].get<std::string>().empty()) std::printf("  report %s\n", out["report"].get<std::string>().c_str());
   for (const auto& o : out["outputs"])
     std::printf("  output %s  %lld bytes  sha256 %s\n", o["path"].get<std::string>().c_str(),
                 static_cast<long long>(o["size"].get<std::int64_t>()),
                 o["sha256"].get<std::string>().c_str());
+  return 0;
+}
+
+int command_report(std::int64_t run_id, const OpsFlags& flags) {
+  auto store = open_store(flags);
+  const RunRow r = need_run(*store, run_id);
+  const std::string html = store->report(run_id);
+  if (html.empty())
+    throw ConfigError("run " + std::to_string(run_id) + " (" + r.state + ") has no report: reports are written when a run succeeds");
+  const std::string json_path = html.substr(0, html.size() - 5) + ".json";
+  std::ifstream f(json_path);
+  if (!f) throw InputError("the report of run " + std::to_string(run_id) + " is gone: " + json_path + " cannot be read (rerun the job to write it again)");
+  json rep = json::parse(f, nullptr, false);
+  if (rep.is_discarded()) throw InputError(json_path + " is not valid JSON; rerun the job to write it again");
+  if (flags.json) {
+    std::printf("%s\n", rep.dump(2).c_str());
+    return 0;
+  }
+  if (rep.value("run", std::int64_t(0)) != run_id)
+    std::printf("(the report on disk is of run %lld, the latest run of this job that wrote one)\n",
+                static_cast<long long>(rep.value("run", std::int64_t(0))));
+  std::printf("%s\n%s\n", html.c_str(), json_path.c_str());
+  std::printf("  %s in %.1f s, %lld window(s) of raster work; computed: %zu step(s), reused: %zu, warnings: %zu\n",
+              rep.value("state", "").c_str(), rep.value("seconds", 0.0), static_cast<long long>(rep.value("windows", 0)),
+              rep.value("computed", json::array()).size(), rep.value("cached", json::array()).size(),
+              rep.value("warnings", json::array()).size());
   return 0;
 }
 

@@ -32,6 +32,8 @@ int command_status(std::int64_t run_id, const OpsFlags& flags);
 int command_logs(std::int64_t run_id, bool follow, const OpsFlags& flags);
 int command_cancel(std::int64_t run_id, const OpsFlags& flags);
 int command_retry(std::int64_t run_id, const OpsFlags& flags);
+// Prints where the run's report is (and with --json the report itself).
+int command_report(std::int64_t run_id, const OpsFlags& flags);
 int command_worker(const WorkerOptions& options, const OpsFlags& flags);
 
 }  // namespace qinling::pipeline

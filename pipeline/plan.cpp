@@ -5,7 +5,10 @@
 #include <filesystem>
 #include <set>
 
+#include <glob.h>
+
 #include "models/errors.hpp"
+#include "pipeline/input_checks.hpp"
 #include "pipeline/sensor_profile.hpp"
 #include "pipeline/weather_select.hpp"
 #include "vector/ogr_io.hpp"
@@ -27,9 +30,32 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+// Expands a frame set's globs (sorted, duplicates dropped); the frames themselves are opened by
+// the step that reads them, which reports a bad frame by name and goes on with the others.
+void resolve_frames(const InputSpec& in, Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
+  std::set<std::string> files;
+  for (const auto& pattern : in.frame_patterns) {
+    glob_t g{};
+    const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
+    for (std::size_t i = 0; rc == 0 && i < g.gl_pathc; ++i)
+      if (fs::is_regular_file(g.gl_pathv[i])) files.insert(g.gl_pathv[i]);
+    ::globfree(&g);
+    if (rc != 0 && !is_glob(pattern) && !fs::exists(pattern))
+      diag.error(in.line, "inputs." + in.name + ".path", pattern + ": no such frame file");
+  }
+  if (files.empty())
+    diag.error(in.line, "inputs." + in.name + ".path", "no file matches the frames pattern(s) " + join(in.frame_patterns));
+  plan.frame_inputs[in.name].assign(files.begin(), files.end());
+  ctx.frame_inputs[in.name] = plan.frame_inputs[in.name];
+}
+
 // Opens every referenced file once; fills per-input band names and band sources.
 void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
   for (auto& in : plan.job.inputs) {
+    if (!in.frame_patterns.empty()) {
+      resolve_frames(in, plan, diag, ctx);
+      continue;
+    }
     if (!in.select.empty()) {
       try {
         const WeatherSelection sel = select_weather_band(in.path, in.select, in.units);
@@ -45,12 +71,18 @@ void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
     if (!in.path.empty() && in.select.empty()) files.emplace_back(in.path, in.line);
     for (const auto& b : in.bands)
       if (b.path != in.path || !in.select.empty()) files.emplace_back(b.path, b.line);
+    for (const auto& b : in.extra_bands)
+      if (b.path != in.path) files.emplace_back(b.path, b.line);
     bool all_ok = true;
     for (const auto& [path, line] : files) {
       if (plan.files.count(path)) continue;
       try {
         plan.files[path] = raster::describe_raster(path);
         plan.file_resampling[path] = in.resampling;
+        // Without a CRS it cannot be placed on the grid; say so now, not after the run (issue 10).
+        if (plan.files[path].grid.crs_wkt.empty())
+          diag.error(line, "inputs." + in.name,
+                     path + " has no coordinate reference system; assign one (gdal_edit.py -a_srs EPSG:4547 FILE)");
       } catch (const Error& e) {
         // An input given only by `path` may be a vector layer (regions, zones, points).
         bool is_vector = false;
@@ -76,6 +108,7 @@ void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
     if (!in.sensor.empty()) {
       try {
         profile = load_sensor_profile(in.sensor, plan.job.base_dir);
+        ctx.input_sensors[in.name] = profile->file;
       } catch (const Error& e) {
         diag.error(in.sensor_line, "inputs." + in.name + ".sensor", e.what());
       }
@@ -86,6 +119,7 @@ void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
       if (profile)
         for (const auto& [name, sb] : profile->bands) names.push_back(name);
       for (const auto& b : in.bands) names.push_back(b.name);
+      for (const auto& b : in.extra_bands) names.push_back(b.name);
       continue;
     }
     if (in.bands.empty() && all_ok && !in.path.empty()) {
@@ -101,6 +135,11 @@ void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
       } else {
         for (int b = 1; b <= count; ++b) in.bands.push_back({"b" + std::to_string(b), in.path, b, in.line});
       }
+    }
+    for (const auto& b : in.extra_bands) {
+      const bool taken = std::any_of(in.bands.begin(), in.bands.end(), [&](const BandSpec& o) { return o.name == b.name; });
+      if (taken) diag.error(b.line, "inputs." + in.name + ".extra_bands." + b.name, "the input already has a band '" + b.name + "'");
+      else in.bands.push_back(b);
     }
     for (const auto& b : in.bands) {
       names.push_back(b.name);
@@ -236,6 +275,13 @@ void plan_outputs(Plan& plan, Diagnostics& diag, const RunOptions& options) {
                    "step '" + o.from + "' cannot be written as '" + format + "' (formats: " + join(formats) + ")");
     }
     PlannedOutput p{o.from, resolve_path(base, o.path), format, o.options};
+    // With --out the caller chose where outputs go: a job file may not write elsewhere (issue 10).
+    if (!options.out_dir.empty()) {
+      const fs::path rel = fs::path(p.path).lexically_normal().lexically_relative(base);
+      if (fs::path(o.path).is_absolute() || rel.empty() || *rel.begin() == "..")
+        diag.error(o.line, kp + ".path",
+                   "'" + o.path + "' leaves the output folder " + base + " given by --out; write a path inside it");
+    }
     const std::string canon = canonical_or_normal(p.path);
     if (inputs.count(canon)) diag.error(o.line, kp + ".path", p.path + " is an input of this job; it would be overwritten");
     if (!seen.insert(canon).second) diag.error(o.line, kp + ".path", p.path + " is written by two outputs");
@@ -312,6 +358,7 @@ Plan make_plan(const std::string& job_file, const RunOptions& options) {
   plan_outputs(plan, diag, options);
   if (plan.outputs.empty() && diag.empty()) diag.error("the job has no outputs; add one under `outputs:`");
   plan_grid(plan, diag);
+  if (diag.empty()) check_input_rasters(plan, diag);
   diag.throw_if_any();
   return plan;
 }

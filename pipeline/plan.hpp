@@ -44,6 +44,7 @@ struct Plan {
   std::map<std::string, raster::RasterInfo> files;
   std::vector<PlannedOutput> outputs;
   std::map<std::string, std::string> vector_inputs;  // vector input name → file
+  std::map<std::string, std::vector<std::string>> frame_inputs;  // frame set name → files, sorted
   std::vector<InputMask> masks;
   std::string out_dir;  // absolute folder outputs are resolved against
   int memory_mb = 512;

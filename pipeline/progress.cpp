@@ -53,11 +53,17 @@ void Progress::update(double fraction) {
 }
 
 void Progress::done() {
-  if (mode_ == Mode::quiet) return;
   std::lock_guard lock(mutex_);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  timings_.push_back({label_, secs});
+  if (mode_ == Mode::quiet) return;
   if (mode_ == Mode::bar) std::fprintf(stderr, "\r%-36.36s done in %.1f s%-30s\n", label_.c_str(), secs, "");
   else spdlog::info("{}: done in {:.1f} s", label_, secs);
+}
+
+std::vector<Progress::PhaseTime> Progress::timings() {
+  std::lock_guard lock(mutex_);
+  return timings_;
 }
 
 }  // namespace qinling::pipeline

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace qinling::pipeline {
 
@@ -22,6 +23,13 @@ class Progress {
   void update(double fraction);
   void done();
 
+  // Every finished phase with its duration, in order (for the run report).
+  struct PhaseTime {
+    std::string label;
+    double seconds = 0;
+  };
+  std::vector<PhaseTime> timings();
+
   // Installs a SIGINT handler that requests cancellation (first Ctrl-C) and exits (second).
   static void install_interrupt_handler();
   static bool cancel_requested();
@@ -32,6 +40,7 @@ class Progress {
   std::string label_;
   std::chrono::steady_clock::time_point started_{}, last_{};
   int last_percent_ = -1;
+  std::vector<PhaseTime> timings_;
 };
 
 }  // namespace qinling::pipeline

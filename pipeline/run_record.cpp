@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
 
@@ -104,17 +105,13 @@ std::string run_fingerprint(const Plan& plan) {
   std::set<std::string> files;
   for (const auto& [path, info] : plan.files) files.insert(path);
   for (const auto& [name, path] : plan.vector_inputs) files.insert(path);
+  for (const auto& [name, frames] : plan.frame_inputs) files.insert(frames.begin(), frames.end());
   for (const auto& in : plan.job.inputs) {
     if (!in.path.empty()) files.insert(in.path);
     for (const auto& b : in.bands) files.insert(b.path);
   }
-  for (const auto& f : files) {
-    std::error_code ec;
-    const auto size = fs::file_size(f, ec);
-    const auto mtime = fs::last_write_time(f, ec).time_since_epoch().count();
-    key += "input " + f + " " + std::to_string(ec ? -1 : std::int64_t(size)) + " " + std::to_string(mtime) +
-           "\n";
-  }
+  for (const auto& f : files) key += "input " + file_identity(f) + "\n";
+  for (const auto& [id, k] : step_keys(plan)) key += "step " + id + " " + k + "\n";
   return sha256_text(key);
 }
 
@@ -178,10 +175,10 @@ std::optional<RunRow> RunRecorder::unchanged_since() {
     if (outs.size() != plan_.outputs.size()) return std::nullopt;
     for (const auto& o : outs) {
       std::error_code ec;
-      if (o.sha256.empty() || !fs::is_regular_file(o.path, ec) ||
-          std::int64_t(fs::file_size(o.path, ec)) != o.size)
+      const bool is_dir = fs::is_directory(o.path, ec);
+      if (o.sha256.empty() || !fs::exists(o.path, ec) || (!is_dir && std::int64_t(fs::file_size(o.path, ec)) != o.size))
         return std::nullopt;
-      if (sha256_file(o.path) != o.sha256) {
+      if (content_checksum(o.path) != o.sha256) {
         spdlog::info("{} changed since run {}; recomputing", o.path, earlier->id);
         return std::nullopt;
       }
@@ -196,10 +193,55 @@ std::optional<RunRow> RunRecorder::unchanged_since() {
 void RunRecorder::skipped(const RunRow& earlier) {
   guard("the skipped run", [&] {
     for (const auto& o : store_->outputs(earlier.id)) store_->add_output(run_id_, o);
+    store_->set_report(run_id_, store_->report(earlier.id));
+    for (auto st : store_->step_states(earlier.id)) {
+      if (st.state == "computed") st.from_run = earlier.id;
+      st.run_id = run_id_, st.state = st.state == "unused" ? "unused" : "cached";
+      store_->add_step_state(st);
+    }
     store_->finish_run(
         run_id_, "succeeded", 0,
         "unchanged since run " + std::to_string(earlier.id) + ": no raster work, outputs verified");
   });
+}
+
+StepCacheLookup RunRecorder::step_lookup() {
+  return [this](const std::string& id, const std::string& key,
+                const std::vector<std::string>& paths) -> std::optional<StepCacheHit> {
+    if (!store_) return std::nullopt;
+    try {
+      const std::set<std::string> want(paths.begin(), paths.end());
+      for (const auto& st : store_->steps_with_key(key)) {
+        StepCacheHit hit;
+        hit.run_id = st.state == "cached" && st.from_run > 0 ? st.from_run : st.run_id;
+        std::set<std::string> have;
+        bool ok = true;
+        for (const auto& o : nlohmann::json::parse(st.outputs_json)) {
+          CachedOutput c{o.at("path").get<std::string>(), o.at("sha256").get<std::string>(),
+                         o.at("size").get<std::int64_t>()};
+          have.insert(c.path);
+          std::error_code ec;
+          const bool is_dir = fs::is_directory(c.path, ec);
+          if (c.sha256.empty() || !fs::exists(c.path, ec) || (!is_dir && std::int64_t(fs::file_size(c.path, ec)) != c.size)) {
+            ok = false;
+            break;
+          }
+          auto v = verified_.find(c.path);
+          if (v == verified_.end()) v = verified_.emplace(c.path, content_checksum(c.path)).first;
+          if (v->second != c.sha256) {
+            spdlog::info("{} changed since run {}; step '{}' is recomputed", c.path, hit.run_id, id);
+            ok = false;
+            break;
+          }
+          hit.outputs.push_back(std::move(c));
+        }
+        if (ok && have == want) return hit;
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("job store: cannot look up earlier results of step '{}': {}", id, e.what());
+    }
+    return std::nullopt;
+  };
 }
 
 void RunRecorder::succeeded(const RunReport& report, const RunOptions& options) {
@@ -208,9 +250,9 @@ void RunRecorder::succeeded(const RunReport& report, const RunOptions& options) 
   for (const auto& o : report.outputs) {
     OutputRow row{o.path, "", 0};
     std::error_code ec;
-    if (fs::is_regular_file(o.path, ec)) {
-      row.sha256 = sha256_file(o.path);
-      row.size = std::int64_t(fs::file_size(o.path));
+    if (fs::exists(o.path, ec)) {
+      row.sha256 = content_checksum(o.path);
+      row.size = fs::is_regular_file(o.path, ec) ? std::int64_t(fs::file_size(o.path)) : 0;
     }
     if (o.format == "cog" || o.format == "gtiff") {
       StacContext ctx{plan_, o.format, row.sha256, row.size, started_, run_id_};
@@ -218,15 +260,40 @@ void RunRecorder::succeeded(const RunReport& report, const RunOptions& options) 
     }
     rows.push_back(row);
   }
+  std::vector<StepStateRow> states;
+  if (decisions_ != nullptr) {
+    for (const auto& sd : decisions_->steps) {
+      StepStateRow st{run_id_, sd.id, sd.key, sd.state == "cached" ? "cached" : sd.state, sd.from_run, "[]"};
+      nlohmann::json outs = nlohmann::json::array();
+      if (sd.rewrites_outputs) {
+        for (const auto& r : rows)
+          if (std::find(sd.outputs.begin(), sd.outputs.end(), r.path) != sd.outputs.end())
+            outs.push_back({{"path", r.path}, {"sha256", r.sha256}, {"size", r.size}});
+      } else {
+        for (const auto& c : sd.cached) {
+          outs.push_back({{"path", c.path}, {"sha256", c.sha256}, {"size", c.size}});
+          rows.push_back({c.path, c.sha256, c.size});
+        }
+      }
+      st.outputs_json = outs.dump();
+      states.push_back(std::move(st));
+    }
+  }
+  outputs_ = rows;
   guard("the outputs", [&] {
     JobStore::Transaction tx(*store_);
     for (const auto& r : rows) store_->add_output(run_id_, r);
+    for (const auto& st : states) store_->add_step_state(st);
     tx.commit();
     char msg[96];
     std::snprintf(msg, sizeof msg, "%zu output(s) in %.1f s (%zu windows)", rows.size(), report.seconds,
                   report.windows);
     store_->finish_run(run_id_, "succeeded", 0, msg);
   });
+}
+
+void RunRecorder::report_written(const std::string& path) {
+  guard("the report", [&] { store_->set_report(run_id_, path); });
 }
 
 void RunRecorder::failed(int exit_code, const std::string& message) {

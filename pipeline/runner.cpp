@@ -6,6 +6,9 @@
 #include <tbb/parallel_pipeline.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <optional>
 #include <atomic>
 #include <cmath>
 #include <chrono>
@@ -20,6 +23,9 @@
 #include "models/errors.hpp"
 #include "raster/source.hpp"
 #include "raster/writer.hpp"
+#include "pipeline/checkpoint.hpp"
+#include "pipeline/mpi_world.hpp"
+#include "pipeline/run_record.hpp"
 
 namespace qinling::pipeline {
 namespace fs = std::filesystem;
@@ -81,10 +87,8 @@ class WorkDir {
     std::error_code ec;
     fs::remove_all(path_, ec);
   }
-  std::string file(const std::string& name) {
-    fs::create_directories(path_);
-    return (fs::path(path_) / name).string();
-  }
+  // The folder is created when a layer is published into it.
+  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
   const std::string& path() const { return path_; }
 
  private:
@@ -159,27 +163,59 @@ const float* unpad(const WindowValues& wv, const std::vector<float>& values, std
   return scratch.data();
 }
 
-// One streamed pass over the windows: computes the needed pixel steps and writes `targets`.
-std::size_t pixel_pass(const Plan& plan, const Needed& needed, int threads, std::int64_t budget,
-                       std::vector<std::pair<std::string, raster::AtomicRasterOutput*>>& targets,
-                       Progress& progress) {
+// A raster layer the pass computes: an output of a pixel step, or a work layer a product reads.
+struct Target {
+  std::string id, path, format;
+  raster::CreationOptions options;
+  bool is_output = true;
+};
+
+// The block size the final file of `t` will have (what a direct block writer aligns windows to).
+std::array<int, 2> final_block(const Plan& plan, const Target& t, int threads) {
+  auto opts = raster::default_creation_options(t.format, threads);
+  for (const auto& [k, v] : t.options) opts[k] = v;
+  const auto yes = [&](const char* k) {
+    return opts.count(k) && (opts[k] == "YES" || opts[k] == "TRUE" || opts[k] == "ON" || opts[k] == "1");
+  };
+  if (t.format == "cog") {
+    const int b = opts.count("BLOCKSIZE") ? std::stoi(opts["BLOCKSIZE"]) : 512;
+    return {b, b};
+  }
+  if (yes("TILED"))
+    return {opts.count("BLOCKXSIZE") ? std::stoi(opts["BLOCKXSIZE"]) : 256,
+            opts.count("BLOCKYSIZE") ? std::stoi(opts["BLOCKYSIZE"]) : 256};
+  return {plan.grid.width, opts.count("BLOCKYSIZE") ? std::stoi(opts["BLOCKYSIZE"]) : 1};
+}
+
+// The window plan: a pure function of the grid, the targets' block sizes and `max_pixels`.
+std::vector<raster::Window> window_plan(const Plan& plan, const std::vector<Target>& targets, std::int64_t max_pixels,
+                                        int threads) {
+  int align_w = 1, align_h = 1;
+  for (const auto& t : targets) {
+    const auto [bw, bh] = final_block(plan, t, threads);
+    align_w = std::lcm(align_w, bw);
+    align_h = std::lcm(align_h, bh);
+  }
+  return raster::plan_windows(plan.grid.width, plan.grid.height, align_w, align_h, max_pixels);
+}
+
+// Test hook: slows every window down so a test can kill a run part-way (tests only).
+int test_window_delay_ms() {
+  const char* v = std::getenv("QINLING_TEST_WINDOW_DELAY_MS");
+  return v ? std::atoi(v) : 0;
+}
+
+// One streamed pass over `windows`: computes the needed pixel steps and writes each target's
+// values into its staging raster, journaling finished windows in the checkpoint.
+void pixel_pass(const Plan& plan, const Needed& needed, int threads, const std::vector<raster::Window>& windows,
+                const std::vector<Target>& targets, Checkpoint& checkpoint, Progress& progress) {
   raster::GridReader reader(plan.grid);
   for (const auto& key : needed.input_keys) {
     const auto& src = plan.band_sources.at(key);
     reader.add_file(src.path, plan.files.at(src.path), plan.file_resampling.at(src.path));
   }
-  int align_w = 1, align_h = 1;
-  for (auto& [id, o] : targets) {
-    align_w = std::lcm(align_w, o->writer().block_width());
-    align_h = std::lcm(align_h, o->writer().block_height());
-  }
-  // Each window in flight holds every needed band and step result as float32.
-  const std::int64_t bytes_per_pixel = 4 * std::int64_t(needed.input_keys.size() + needed.steps.size());
   const std::size_t tokens = std::size_t(threads) * 2;
-  const std::int64_t max_pixels = std::max<std::int64_t>(1, (budget / 2) / (bytes_per_pixel * std::int64_t(tokens)));
-  const auto windows = raster::plan_windows(plan.grid.width, plan.grid.height, align_w, align_h, max_pixels);
-  spdlog::debug("{} windows of up to {} px, {} threads, {} tokens", windows.size(), max_pixels, threads, tokens);
-
+  const int delay_ms = test_window_delay_ms();
   progress.phase(plan.job.name + ": computing");
   std::size_t next = 0, written = 0;
   std::vector<float> scratch;
@@ -212,24 +248,39 @@ std::size_t pixel_pass(const Plan& plan, const Needed& needed, int threads, std:
               tbb::filter_mode::parallel,
               [&](std::shared_ptr<WindowValues> wv) {
                 compute_window(*wv, needed, plan, reader);
+                if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
                 return wv;
               }) &
           tbb::make_filter<std::shared_ptr<WindowValues>, void>(
               tbb::filter_mode::serial_in_order, [&](std::shared_ptr<WindowValues> wv) {
-                for (auto& [id, o] : targets)
-                  o->writer().write(1, wv->window, unpad(*wv, wv->values.at(id), scratch), GDT_Float32);
+                for (std::size_t i = 0; i < targets.size(); ++i)
+                  checkpoint.staging(i).write(wv->window, unpad(*wv, wv->values.at(targets[i].id), scratch));
+                checkpoint.record(wv->window);
                 progress.update(double(++written) / double(windows.size()));
                 std::lock_guard lock(pool_mutex);
                 pool.push_back(std::move(wv));
               }));
+  checkpoint.flush();
   if (Progress::cancel_requested()) throw Cancelled();
   progress.done();
-  return windows.size();
 }
 
-void commit(raster::AtomicRasterOutput& out, const std::string& label, Progress& progress) {
+// What identifies a checkpoint: the run's fingerprint (program, job, inputs, output folder), the
+// grid and the targets. Nothing else (threads, memory, ranks) changes the values.
+std::string checkpoint_key(const Plan& plan, const std::vector<Target>& targets) {
+  std::string text = run_fingerprint(plan) + "\n" + std::to_string(plan.grid.width) + "x" +
+                     std::to_string(plan.grid.height) + "\n" + plan.grid.crs_wkt + "\n";
+  for (const double g : plan.grid.geotransform) text += fmt::format("{:.17g} ", g);
+  for (const auto& t : targets) text += "\n" + t.id;
+  return sha256_text(text);
+}
+
+void publish(const raster::StagingRaster& staging, const Target& t, int threads, const std::string& label,
+             Progress& progress) {
   progress.phase(label);
-  out.commit([&](double f) {
+  std::error_code ec;
+  fs::create_directories(fs::path(t.path).parent_path(), ec);
+  raster::publish_staged(staging, t.path, t.format, t.options, threads, t.id, [&](double f) {
     // Called from inside GDAL: never let an exception cross it; returning false cancels.
     try {
       progress.update(f);
@@ -240,6 +291,100 @@ void commit(raster::AtomicRasterOutput& out, const std::string& label, Progress&
   });
   if (Progress::cancel_requested()) throw Cancelled();
   progress.done();
+}
+
+// The raster pass of a run, on every rank: plan the windows, skip those the checkpoint holds,
+// compute this rank's share; then rank 0 publishes every target. Fills `report`.
+void raster_pass(const Plan& plan, const Needed& needed, int threads, std::int64_t budget,
+                 const std::vector<Target>& targets, RunReport& report, Progress& progress) {
+  const std::string key = checkpoint_key(plan, targets);
+  std::vector<Checkpoint::Target> ct;
+  for (const auto& t : targets) ct.push_back({t.id, t.path});
+  mpi::collective([&] {
+    if (mpi::is_root()) Checkpoint::prepare(plan.out_dir, key, plan.job.name, plan.grid, ct);
+  });
+  std::optional<Checkpoint> checkpoint;
+  mpi::collective([&] { checkpoint.emplace(plan.out_dir, key, plan.grid, ct, mpi::rank()); });
+  try {
+    // Each window in flight holds every needed band and step result as float32. Rank 0's thread
+    // count decides, so that every rank plans the same windows.
+    const std::int64_t bytes_per_pixel = 4 * std::int64_t(needed.input_keys.size() + needed.steps.size());
+    std::vector<std::int64_t> shared{threads};
+    mpi::broadcast(shared);
+    const std::int64_t tokens = shared[0] * 2;
+    const std::int64_t max_pixels = std::max<std::int64_t>(1, (budget / 2) / (bytes_per_pixel * tokens));
+    const auto windows = window_plan(plan, targets, max_pixels, int(shared[0]));
+    spdlog::debug("{} windows of up to {} px, {} threads, {} tokens", windows.size(), max_pixels, threads, tokens);
+
+    // Windows the checkpoint already holds, as rank 0 read them.
+    std::vector<std::int64_t> done_flags(windows.size(), 0);
+    if (mpi::is_root()) {
+      const auto done = checkpoint->completed();
+      for (std::size_t i = 0; i < windows.size(); ++i) {
+        const auto& w = windows[i];
+        done_flags[i] = done.count({w.x, w.y, w.width, w.height}) ? 1 : 0;
+      }
+    }
+    mpi::broadcast(done_flags);
+    std::vector<raster::Window> todo;
+    std::vector<std::int64_t> weights;
+    for (std::size_t i = 0; i < windows.size(); ++i)
+      if (!done_flags[i]) {
+        todo.push_back(windows[i]);
+        weights.push_back(windows[i].pixels());
+      }
+    report.windows = windows.size();
+    report.windows_resumed = windows.size() - todo.size();
+    report.windows_computed = todo.size();
+    if (report.windows_resumed > 0)
+      spdlog::info("resuming from the checkpoint: {} of {} windows already done, {} to compute",
+                   report.windows_resumed, windows.size(), todo.size());
+    const auto [first, last] = mpi::contiguous_share(weights, mpi::rank(), mpi::size());
+    const std::vector<raster::Window> mine(todo.begin() + std::ptrdiff_t(first), todo.begin() + std::ptrdiff_t(last));
+    if (mpi::size() > 1)
+      spdlog::debug("rank {} of {}: {} of {} windows", mpi::rank(), mpi::size(), mine.size(), todo.size());
+    mpi::collective([&] {
+      if (!mine.empty()) pixel_pass(plan, needed, threads, mine, targets, *checkpoint, progress);
+    });
+    mpi::collective([&] {
+      if (!mpi::is_root()) return;
+      for (std::size_t i = 0; i < targets.size(); ++i) {
+        const auto name = fs::path(targets[i].path).filename().string();
+        publish(checkpoint->staging(i), targets[i], threads,
+                name + (targets[i].is_output ? ": finishing" : ": work layer"), progress);
+      }
+    });
+  } catch (const Cancelled&) {
+    throw;  // Ctrl-C keeps the checkpoint: a later run resumes
+  } catch (...) {
+    // An error (bad input, disk full) leaves nothing behind; only a killed run keeps its checkpoint.
+    if (mpi::is_root()) checkpoint->remove();
+    throw;
+  }
+  if (mpi::is_root()) checkpoint->remove();
+}
+
+// Product steps, in dependency order, on the finished layers.
+void run_products(const Plan& plan, ProductContext& ctx, RunReport& report, Progress& progress) {
+  for (const auto& s : plan.steps) {
+    if (s->step_class() != StepClass::product) continue;
+    ctx.outputs.clear();
+    for (const auto& o : plan.outputs)
+      if (o.step_id == s->id) {
+        ctx.outputs.push_back({o.path, o.format, o.options});
+        // Products write a temporary sibling of each output: its folder must exist.
+        std::error_code ec;
+        fs::create_directories(fs::path(o.path).parent_path(), ec);
+      }
+    progress.phase(s->id);
+    s->produce(ctx);
+    progress.done();
+    for (const auto& o : ctx.outputs) {
+      std::error_code ec;
+      const auto bytes = fs::is_regular_file(o.path, ec) ? fs::file_size(o.path, ec) : 0;
+      report.outputs.push_back({o.path, o.format, s->id, 0, 0, bytes});
+    }
+  }
 }
 
 }  // namespace
@@ -258,31 +403,24 @@ RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
   RunReport report;
 
   // Raster outputs of pixel steps, plus work layers that only products read.
-  std::vector<std::unique_ptr<raster::AtomicRasterOutput>> owned;
-  std::vector<std::pair<std::string, raster::AtomicRasterOutput*>> targets;
+  std::vector<Target> targets;
   std::map<std::string, std::string> layer_files;
-  auto add_target = [&](const std::string& id, const std::string& path, const std::string& format,
-                        const raster::CreationOptions& opts) {
-    fs::create_directories(fs::path(path).parent_path());
-    owned.push_back(std::make_unique<raster::AtomicRasterOutput>(path, format, opts, plan.grid, 1, GDT_Float32,
-                                                                 std::vector<double>{NAN}, threads));
-    owned.back()->writer().set_band_description(1, id);
-    targets.emplace_back(id, owned.back().get());
-    if (!layer_files.count(id)) layer_files[id] = path;
-  };
   for (const auto& o : plan.outputs)
-    if (plan.step(o.step_id)->step_class() == StepClass::pixel) add_target(o.step_id, o.path, o.format, o.options);
+    if (plan.step(o.step_id)->step_class() == StepClass::pixel) {
+      targets.push_back({o.step_id, o.path, o.format, o.options, true});
+      if (!layer_files.count(o.step_id)) layer_files[o.step_id] = o.path;
+    }
   for (const auto& id : needed.layers)
-    if (!layer_files.count(id)) add_target(id, work.file(id + ".tif"), "gtiff", {});
+    if (!layer_files.count(id)) {
+      targets.push_back({id, work.file(id + ".tif"), "gtiff", {}, false});
+      layer_files[id] = targets.back().path;
+    }
 
-  if (!targets.empty()) report.windows = pixel_pass(plan, needed, threads, budget, targets, progress);
-  for (auto& [id, o] : targets) {
-    const bool is_output = o->path().rfind(work.path() + "/", 0) != 0;
-    commit(*o, fs::path(o->path()).filename().string() + (is_output ? ": finishing" : ": work layer"), progress);
-  }
-  for (const auto& o : plan.outputs)
-    if (plan.step(o.step_id)->step_class() == StepClass::pixel)
-      report.outputs.push_back({o.path, o.format, o.step_id, plan.grid.width, plan.grid.height, fs::file_size(o.path)});
+  if (!targets.empty()) raster_pass(plan, needed, threads, budget, targets, report, progress);
+  if (mpi::is_root())
+    for (const auto& o : plan.outputs)
+      if (plan.step(o.step_id)->step_class() == StepClass::pixel)
+        report.outputs.push_back({o.path, o.format, o.step_id, plan.grid.width, plan.grid.height, fs::file_size(o.path)});
 
   // Products, in dependency order, on the finished layers.
   ProductContext ctx;
@@ -293,20 +431,11 @@ RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
   ctx.out_dir = plan.out_dir;
   ctx.rasters = layer_files;
   ctx.vector_inputs = plan.vector_inputs;
-  for (const auto& s : plan.steps) {
-    if (s->step_class() != StepClass::product) continue;
-    ctx.outputs.clear();
-    for (const auto& o : plan.outputs)
-      if (o.step_id == s->id) ctx.outputs.push_back({o.path, o.format, o.options});
-    progress.phase(s->id);
-    s->produce(ctx);
-    progress.done();
-    for (const auto& o : ctx.outputs) {
-      std::error_code ec;
-      const auto bytes = fs::is_regular_file(o.path, ec) ? fs::file_size(o.path, ec) : 0;
-      report.outputs.push_back({o.path, o.format, s->id, 0, 0, bytes});
-    }
-  }
+  ctx.frame_inputs = plan.frame_inputs;
+  // Products run on rank 0 (they read whole finished layers); the other ranks wait for its verdict.
+  mpi::collective([&] {
+    if (mpi::is_root()) run_products(plan, ctx, report, progress);
+  });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }

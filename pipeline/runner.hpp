@@ -19,6 +19,8 @@ struct OutputReport {
 struct RunReport {
   std::vector<OutputReport> outputs;
   std::size_t windows = 0;
+  std::size_t windows_resumed = 0;   // taken from a checkpoint of a killed run
+  std::size_t windows_computed = 0;  // computed by this run (all ranks together)
   double seconds = 0;
 };
 

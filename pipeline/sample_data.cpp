@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/errors.hpp"
+#include "raster/aerial_sample.hpp"
 #include "raster/sample_scene.hpp"
 #include "raster/writer.hpp"
 #include "vector/polygons.hpp"
@@ -106,9 +107,12 @@ struct WindowJob {
 // Streams one raster through a three-stage pipeline: windows in a fixed order (serial) →
 // compute (parallel, and parallel inside a window) → write (serial, in order). Returns the
 // summed QA counts; `done(pixels)` runs after each window is written.
+// With `extra`, the fill also writes one more plane (after the `bands` planes) that goes to band 1
+// of `extra` (the thermal file beside a scene).
 template <class T, class Fill>
 QaCounts stream_raster(raster::TiledWriter& writer, int size, int bands, GDALDataType type, const Fill& fill,
-                       const std::function<void(std::int64_t)>& done) {
+                       const std::function<void(std::int64_t)>& done, raster::TiledWriter* extra = nullptr) {
+  const int planes = bands + (extra != nullptr ? 1 : 0);
   // One block row per window while it fits the budget (groups of blocks beyond).
   const std::int64_t budget = std::min(kWindowPixels, std::int64_t(size) * writer.block_height());
   const auto windows = raster::plan_windows(size, size, writer.block_width(), writer.block_height(), budget);
@@ -127,12 +131,13 @@ QaCounts stream_raster(raster::TiledWriter& writer, int size, int bands, GDALDat
         return job;
       }) & tbb::make_filter<JobPtr, JobPtr>(tbb::filter_mode::parallel, [&](JobPtr job) {
         const auto n = std::size_t(job->window.pixels());
-        job->data = std::make_unique_for_overwrite<T[]>(n * bands);
+        job->data = std::make_unique_for_overwrite<T[]>(n * planes);
         job->counts = fill(job->window, job->data.get());
         return job;
       }) & tbb::make_filter<JobPtr, void>(tbb::filter_mode::serial_in_order, [&](JobPtr job) {
         const auto n = std::size_t(job->window.pixels());
         for (int b = 0; b < bands; ++b) writer.write(b + 1, job->window, job->data.get() + b * n, type);
+        if (extra != nullptr) extra->write(1, job->window, job->data.get() + bands * n, type);
         total += job->counts;
         job->data.reset();  // free before reporting, so a slow callback holds no memory
         done(job->window.pixels());
@@ -263,8 +268,8 @@ SampleDataResult generate_sample_data(const SampleDataOptions& options,
   const auto report = [&](double f) {
     if (progress) progress(std::clamp(f, 0.0, 1.0));
   };
-  // Progress is weighted by bytes: 4 per DEM pixel, 16 per scene pixel.
-  const double total_units = 36.0 * double(n) * n;
+  // Progress is weighted by bytes: 4 per DEM pixel, 16 per scene pixel, 2 per thermal pixel.
+  const double total_units = 40.0 * double(n) * n;
   double done_units = 0;
   report(0);
 
@@ -296,6 +301,16 @@ SampleDataResult generate_sample_data(const SampleDataOptions& options,
     StagedFile& file = stage(std::string("scene_") + raster::kSceneDates[date] + ".tif");
     raster::TiledWriter writer(file.temp(), grid, raster::kSceneBands, GDT_UInt16,
                                creation_options(compress, false, options.threads), {0});
+    // The surface temperature beside the scene, as Landsat C2 delivers ST_B10 (a separate file).
+    StagedFile& st_file = stage(std::string("scene_") + raster::kSceneDates[date] + "_ST_B10.tif");
+    raster::TiledWriter st_writer(st_file.temp(), grid, 1, GDT_UInt16, creation_options(compress, false, options.threads),
+                                  {0});
+    st_writer.set_band_description(1, "ST_B10");
+    st_writer.dataset()->GetRasterBand(1)->SetScale(raster::kThermalScale);
+    st_writer.dataset()->GetRasterBand(1)->SetOffset(raster::kThermalOffset);
+    st_writer.dataset()->GetRasterBand(1)->SetUnitType("K");
+    st_writer.set_metadata("ACQUISITION_MONTH", raster::kSceneDates[date]);
+    st_writer.set_metadata("SENSOR", "synthetic Landsat 8 TIRS, Collection 2 Level-2 ST_B10 layout");
     // GeoTIFF keeps one nodata value per file: 0 (SR fill). QA_PIXEL never holds 0; its fill is bit 0.
     for (int b = 1; b <= raster::kSceneBands; ++b) {
       writer.set_band_description(b, raster::kSceneBandNames[b - 1]);
@@ -308,10 +323,13 @@ SampleDataResult generate_sample_data(const SampleDataOptions& options,
     arena.execute([&] {
       qa[date] = stream_raster<std::uint16_t>(
           writer, n, raster::kSceneBands, GDT_UInt16,
-          [&](const Window& w, std::uint16_t* out) { return scene.fill_scene(date, w, out); },
-          [&](std::int64_t px) { report((done_units += 16.0 * double(px)) / total_units); });
+          [&](const Window& w, std::uint16_t* out) {
+            return scene.fill_scene(date, w, out, out + std::size_t(raster::kSceneBands) * std::size_t(w.pixels()));
+          },
+          [&](std::int64_t px) { report((done_units += 18.0 * double(px)) / total_units); }, &st_writer);
     });
     writer.close();
+    st_writer.close();
   }
 
   const auto zones = vector::sample_zones(n, options.seed);
@@ -332,6 +350,9 @@ SampleDataResult generate_sample_data(const SampleDataOptions& options,
     f->commit();
     result.files.push_back(f->destination());
   }
+  // Aerial frames (issue 7), cut from an RGB rendering of the 2024-07 scene, in their own folder.
+  for (auto& f : raster::write_aerial_sample((dir / "aerial").string(), (dir / "scene_2024-07.tif").string(), options.seed))
+    result.files.push_back(std::move(f));
   report(1);
   return result;
 }

@@ -1,8 +1,9 @@
 // `qinling sample-data`: writes the synthetic Qinling sample scene (rasters, GeoJSON, truth.json).
 //
 // Files, in the order of SampleDataResult::files (layout: raster/sample_scene.hpp and
-// vector/sample_vectors.hpp): dem.tif, scene_2023-07.tif, scene_2024-07.tif, boundary.geojson,
-// protected_zones.geojson, truth.json. Each is written under a hidden temporary name; all are
+// vector/sample_vectors.hpp): dem.tif, scene_2023-07.tif, scene_2023-07_ST_B10.tif,
+// scene_2024-07.tif, scene_2024-07_ST_B10.tif, boundary.geojson, protected_zones.geojson,
+// truth.json. (The ST_B10 thermal files were added later; every other file kept its bytes.) Each is written under a hidden temporary name; all are
 // renamed into place only after every one is complete, truth.json last.
 //
 // truth.json: generator, version, seed, size; grid {crs "EPSG:4547", width, height, pixel_size,
@@ -14,6 +15,8 @@
 // radius}], qa_counts {fill, cloud, dilated_cloud, cloud_shadow, snow, water, clear}}};
 // protected_zones [{zone_id, name, level}]. Counts are pixels with that QA bit set (shadow and
 // ring counts exclude cloud pixels; fill pixels count only as fill).
+// Aerial frames (issue 7) follow in aerial/ (layout: raster/aerial_sample.hpp), written after the
+// scene's files are in place, the folder renamed into place when complete.
 #pragma once
 
 #include <cstdint>

@@ -110,6 +110,27 @@ SensorProfile load_sensor_profile(const std::string& name_or_path, const std::st
     }
     q.finish();
   }
+  if (const YAML::Node tc = r.take("tasseled_cap"); tc.IsDefined()) {
+    MapReader t(tc, "tasseled_cap", diag);
+    t.get("source", p.tasseled_cap_source, true);
+    for (const char* component : {"brightness", "greenness", "wetness"}) {
+      const YAML::Node c = t.take(component);
+      if (!c.IsDefined()) continue;
+      const std::string kp = std::string("tasseled_cap.") + component;
+      if (!c.IsMap() || c.size() == 0) {
+        diag.error(c, kp, "expected band name → coefficient, e.g. {blue: 0.15, nir: 0.34}");
+        continue;
+      }
+      for (const auto& kv : c) {
+        const std::string band = kv.first.as<std::string>();
+        double coef = 0;
+        if (!YAML::convert<double>::decode(kv.second, coef)) diag.error(kv.second, kp + "." + band, "expected a number");
+        else if (!p.bands.count(band)) diag.error(kv.first, kp + "." + band, "'" + band + "' is not one of the profile's bands");
+        else p.tasseled_cap[component][band] = coef;
+      }
+    }
+    t.finish();
+  }
   r.finish();
   diag.throw_if_any();
   return p;

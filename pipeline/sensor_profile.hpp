@@ -24,6 +24,10 @@ struct SensorProfile {
   std::string qa_band;                            // name of the quality band (empty: none)
   std::string qa_encoding;                        // "bits" or "classes"
   std::map<std::string, std::vector<int>> flags;  // mask name → bits or class values
+  // Tasseled-cap components (brightness, greenness, wetness) → band name → coefficient, for
+  // reflectance bands; `tasseled_cap_source` cites where the coefficients come from.
+  std::map<std::string, std::map<std::string, double>> tasseled_cap;
+  std::string tasseled_cap_source;
   // The mask for a list of flag names; names not in `flags` are returned in `unknown`.
   models::QaMask mask_for(const std::vector<std::string>& names, std::vector<std::string>& unknown) const;
 };

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "models/errors.hpp"
+#include "pipeline/tile_router.hpp"
 #include "raster/pmtiles.hpp"
 #include "raster/tile_metadata.hpp"
 
@@ -133,17 +134,8 @@ int command_serve(const ServeOptions& o, const CommonFlags& flags) {
     res.set_content(*t, raster::tile_mime(it->second->info.format));
     res.set_header("Cache-Control", "max-age=3600");
   };
-  svr.Get(R"(/([^/]+)/(\d+)/(\d+)/(\d+)\.(png|webp))", [&](const httplib::Request& req, httplib::Response& res) {
-    send_tile(res, req.matches[1], "WebMercatorQuad", std::stoi(req.matches[2]), std::stoi(req.matches[3]),
-              std::stoi(req.matches[4]));
-  });
-  svr.Get(R"(/([^/]+)/(WebMercatorQuad|CGCS2000Quad)/(\d+)/(\d+)/(\d+)\.(png|webp))",
-          [&](const httplib::Request& req, httplib::Response& res) {
-            send_tile(res, req.matches[1], req.matches[2], std::stoi(req.matches[3]), std::stoi(req.matches[4]),
-                      std::stoi(req.matches[5]));
-          });
-  svr.Get(R"(/([^/]+)/tilejson\.json)", [&](const httplib::Request& req, httplib::Response& res) {
-    auto it = layers.find(req.matches[1]);
+  auto send_tilejson = [&](const httplib::Request& req, httplib::Response& res, const std::string& layer) {
+    auto it = layers.find(layer);
     if (it == layers.end()) return void(res.status = 404);
     const auto& l = it->second->info;
     raster::TilesetInfo info;
@@ -157,34 +149,32 @@ int command_serve(const ServeOptions& o, const CommonFlags& flags) {
       }
     res.set_content(raster::tilejson(info, base_of(req) + "/" + l.id + "/{z}/{x}/{y}." + raster::tile_extension(l.format)),
                     "application/json");
-  });
-  svr.Get("/wmts/1.0.0/WMTSCapabilities.xml", [&](const httplib::Request& req, httplib::Response& res) {
-    res.set_content(capabilities(layers, base_of(req)), "application/xml");
-  });
-  svr.Get("/wmts", [&](const httplib::Request& req, httplib::Response& res) {
-    // KVP: parameter names are case-insensitive in OGC services.
-    std::map<std::string, std::string> p;
-    for (const auto& [k, v] : req.params) {
-      std::string key = k;
-      for (auto& c : key) c = char(std::toupper(static_cast<unsigned char>(c)));
-      p[key] = v;
-    }
-    if (p["REQUEST"] == "GetCapabilities") return res.set_content(capabilities(layers, base_of(req)), "application/xml");
-    if (p["REQUEST"] != "GetTile") return void(res.status = 400);
-    try {
-      send_tile(res, p["LAYER"], p["TILEMATRIXSET"], std::stoi(p["TILEMATRIX"]), std::stoi(p["TILECOL"]),
-                std::stoi(p["TILEROW"]));
-    } catch (const std::exception&) {
-      res.status = 400;
-    }
-  });
-  svr.Get("/", [&](const httplib::Request& req, httplib::Response& res) {
+  };
+  auto send_index = [&](const httplib::Request& req, httplib::Response& res) {
     std::string html = "<!doctype html><title>qinling tiles</title><h1>qinling tiles</h1><p>WMTS: <a href=\"" +
                        base_of(req) + "/wmts/1.0.0/WMTSCapabilities.xml\">WMTSCapabilities.xml</a></p><ul>";
     for (const auto& [id, l] : layers)
       html += "<li>" + id + ": <a href=\"" + id + "/tilejson.json\">TileJSON</a>, XYZ " + base_of(req) + "/" + id +
               "/{z}/{x}/{y}." + raster::tile_extension(l->info.format) + "</li>";
     res.set_content(html + "</ul>", "text/html");
+  };
+  // Every request goes through route_tile_request (pipeline/tile_router.hpp, fuzzed), before and
+  // instead of httplib's std::regex routing, whose recursion depth grows with the URL length.
+  svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.status = 405;
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const TileRoute r = route_tile_request(req.path, req.params);
+    switch (r.kind) {
+      case TileRoute::Kind::index: send_index(req, res); break;
+      case TileRoute::Kind::capabilities: res.set_content(capabilities(layers, base_of(req)), "application/xml"); break;
+      case TileRoute::Kind::tilejson: send_tilejson(req, res, r.layer); break;
+      case TileRoute::Kind::tile: send_tile(res, r.layer, r.matrix_set, r.z, r.x, r.y); break;
+      case TileRoute::Kind::bad_request: res.status = 400; break;
+      case TileRoute::Kind::not_found: res.status = 404; break;
+    }
+    return httplib::Server::HandlerResponse::Handled;
   });
 
   if (!svr.bind_to_port(o.host.c_str(), o.port))

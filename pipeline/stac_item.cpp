@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -148,6 +149,16 @@ json make_stac_item(const std::string& raster_path, const StacContext& ctx) {
     asset["file:checksum"] = "1220" + ctx.sha256;  // multihash: sha2-256 (0x12), 32 bytes
   if (ctx.size > 0) asset["file:size"] = ctx.size;
 
+  // Relative links, so the folder can be moved or served as it is.
+  const fs::path folder = fs::absolute(raster_path).parent_path();
+  const std::string to_collection =
+      fs::path(stac_collection_path(ctx.plan.out_dir, ctx.plan.job.name)).lexically_relative(folder).string();
+  const std::string collection_href = to_collection.rfind("../", 0) == 0 ? to_collection : "./" + to_collection;
+  json links = json::array(
+      {{{"rel", "self"}, {"href", "./" + fs::path(stac_item_path(raster_path)).filename().string()},
+        {"type", "application/geo+json"}}});
+  for (const char* rel : {"collection", "parent", "root"})
+    links.push_back({{"rel", rel}, {"href", collection_href}, {"type", "application/json"}});
   return {
       {"type", "Feature"},
       {"stac_version", "1.0.0"},
@@ -159,18 +170,81 @@ json make_stac_item(const std::string& raster_path, const StacContext& ctx) {
       {"geometry", geometry},
       {"bbox", bbox},
       {"properties", props},
-      {"links", json::array({{{"rel", "self"},
-                              {"href", "./" + fs::path(stac_item_path(raster_path)).filename().string()}}})},
+      {"collection", ctx.plan.job.name},
+      {"links", links},
       {"assets", {{"data", asset}}}};
 }
 
 void write_stac_item(const std::string& raster_path, const StacContext& ctx) {
-  const std::string path = stac_item_path(raster_path);
+  write_file_atomically(stac_item_path(raster_path), make_stac_item(raster_path, ctx).dump(2) + "\n");
+}
+
+std::string stac_collection_path(const std::string& out_dir, const std::string& job_name) {
+  std::string safe = job_name.empty() ? "job" : job_name;
+  for (char& c : safe)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  return (fs::path(out_dir) / (safe + ".collection.json")).lexically_normal().string();
+}
+
+std::string write_stac_collection(const Plan& plan, const std::vector<std::string>& raster_outputs,
+                                  std::int64_t datetime, std::int64_t run_id) {
+  const std::string path = stac_collection_path(plan.out_dir, plan.job.name);
+  const fs::path folder = fs::path(path).parent_path();
+  json links = json::array({{{"rel", "self"}, {"href", "./" + fs::path(path).filename().string()}, {"type", "application/json"}},
+                            {{"rel", "root"}, {"href", "./" + fs::path(path).filename().string()}, {"type", "application/json"}}});
+  double w = 180, s = 90, e = -180, n = -90;
+  std::string first, last;
+  for (const auto& r : raster_outputs) {
+    const std::string item_path = stac_item_path(r);
+    std::ifstream f(item_path);
+    if (!f) continue;
+    json item;
+    try {
+      item = json::parse(f);
+    } catch (const json::exception&) {
+      continue;  // a damaged item is rewritten when its output is recomputed
+    }
+    const auto& b = item.at("bbox");
+    w = std::min(w, b[0].get<double>()), s = std::min(s, b[1].get<double>());
+    e = std::max(e, b[2].get<double>()), n = std::max(n, b[3].get<double>());
+    const std::string t = item["properties"].value("datetime", "");
+    if (first.empty() || t < first) first = t;
+    if (last.empty() || t > last) last = t;
+    std::string href = fs::path(item_path).lexically_relative(folder).string();
+    if (href.rfind("../", 0) != 0) href = "./" + href;
+    links.push_back({{"rel", "item"}, {"href", href}, {"type", "application/geo+json"},
+                     {"title", item.value("id", fs::path(r).filename().string())}});
+  }
+  if (first.empty()) first = last = iso_utc(datetime);
+  if (w > e) w = -180, s = -90, e = 180, n = 90;  // no item: the whole world, as the spec advises
+  json c = {{"type", "Collection"},
+            {"stac_version", "1.0.0"},
+            {"stac_extensions", json::array({"https://stac-extensions.github.io/processing/v1.1.0/schema.json"})},
+            {"id", plan.job.name},
+            {"title", "qinling job '" + plan.job.name + "'"},
+            {"description", "Outputs of the qinling job '" + plan.job.name + "' (" + plan.job.file +
+                                "), as of run " + (run_id > 0 ? std::to_string(run_id) : std::string("(not recorded)")) + "."},
+            {"license", "proprietary"},
+            {"extent", {{"spatial", {{"bbox", json::array({json::array({w, s, e, n})})}}},
+                        {"temporal", {{"interval", json::array({json::array({first, last})})}}}}},
+            {"processing:software", {{"qinling", program_version()}}},
+            {"qinling:run", run_id},
+            {"links", links}};
+  write_file_atomically(path, c.dump(2) + "\n");
+  return path;
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".partial-" + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << make_stac_item(raster_path, ctx).dump(2) << "\n";
-    if (!f.flush()) throw ProcessingError("cannot write " + tmp);
+    f << text;
+    if (!f.flush()) {
+      f.close();
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw ProcessingError("cannot write " + tmp);
+    }
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "pipeline/plan.hpp"
 
@@ -27,5 +28,16 @@ nlohmann::json make_stac_item(const std::string& raster_path, const StacContext&
 
 // Writes it to stac_item_path() under a temporary name, renamed when complete.
 void write_stac_item(const std::string& raster_path, const StacContext& ctx);
+
+// "<out_dir>/<job>.collection.json": the run's STAC Collection, which every Item links to.
+std::string stac_collection_path(const std::string& out_dir, const std::string& job_name);
+
+// Writes the Collection of a run listing the Items of `raster_outputs` that exist (outputs reused
+// from earlier runs included), its extent the union of theirs. Returns its path.
+std::string write_stac_collection(const Plan& plan, const std::vector<std::string>& raster_outputs,
+                                  std::int64_t datetime, std::int64_t run_id);
+
+// Writes `text` to `path` under a temporary name, renamed when complete.
+void write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace qinling::pipeline

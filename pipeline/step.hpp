@@ -55,11 +55,15 @@ struct ValidationContext {
   // vector input name → its file (GeoJSON, GeoPackage, Shapefile…)
   std::map<std::string, std::string> vector_inputs;
   std::set<std::string> unresolved_inputs;  // inputs whose files could not be opened (already reported)
+  // frame set input (aerial photos given by a glob or a list) → its files, sorted
+  std::map<std::string, std::vector<std::string>> frame_inputs;
   std::vector<std::string> step_ids;      // every step of the job
   std::vector<std::string> product_ids;   // the steps among them that are products
   std::string base_dir;                   // the job file's folder
   // "input.band" → (file, band number), for product steps that read an input band directly
   std::map<std::string, std::pair<std::string, int>> band_files;
+  // raster input name → the file of its sensor profile (inputs with `sensor:` only)
+  std::map<std::string, std::string> input_sensors;
   bool is_input(const std::string& n) const { return input_bands.count(n) != 0; }
   bool is_vector_input(const std::string& n) const { return vector_inputs.count(n) != 0; }
   bool is_step(const std::string& n) const;
@@ -86,6 +90,7 @@ struct ProductContext {
   // product step id → its in-memory result, for products that read other products
   std::map<std::string, std::any> results;
   std::map<std::string, std::string> vector_inputs;  // vector input name → file
+  std::map<std::string, std::vector<std::string>> frame_inputs;  // frame set name → files
   std::vector<ProductOutput> outputs;  // the outputs of the step being run
 };
 

@@ -62,6 +62,8 @@ int command_tiles(const TilesOptions& o, const CommonFlags& flags) {
   if (!o.range.empty()) req.range = parse_range(o.range, "--range");
   if (!o.ramp.empty()) req.ramp = load_ramp(o.ramp, ramp_search_dirs({}));
   req.format = raster::parse_tile_format(o.tile_format);
+  req.hillshade = o.hillshade;
+  req.hillshade_strength = o.hillshade_strength;
   req.threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   for (const auto& f : split_list(o.formats)) {
     if (f == "xyz") req.xyz_dir = (fs::path(o.out_dir) / req.name).string();

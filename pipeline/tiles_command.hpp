@@ -19,6 +19,8 @@ struct TilesOptions {
   std::string formats = "xyz,mbtiles,pmtiles";
   std::string ramp, range;  // ramp name or .yaml path; "MIN,MAX"
   std::string tile_format = "png";
+  std::string hillshade;  // shaded relief raster blended into the ramp colours
+  double hillshade_strength = 0.6;
   int threads = 0;
 };
 

@@ -1,6 +1,9 @@
 #include "pipeline/weather_select.hpp"
 
+#include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <gdal_utils.h>
+#include <ogr_spatialref.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +15,7 @@
 #include "models/errors.hpp"
 #include "models/meteo.hpp"
 #include "raster/gdal_io.hpp"
+#include "raster/hdf5_products.hpp"
 
 namespace qinling::pipeline {
 namespace {
@@ -67,6 +71,13 @@ bool same_value(const std::string& have, const std::string& want) {
   return have == want;
 }
 
+// GDAL names accumulations by their hours (APCP06, APCP12): `element: APCP` matches them all.
+bool same_element(const std::string& have, const std::string& want) {
+  if (have == want) return true;
+  if (want.empty() || have.size() <= want.size() || have.compare(0, want.size(), want) != 0) return false;
+  return std::all_of(have.begin() + std::ptrdiff_t(want.size()), have.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // A subdataset of `path` whose name ends with the variable (NETCDF:"f":var, HDF5:"f"://grp/var).
 std::string find_subdataset(GDALDataset* ds, const std::string& var, std::vector<std::string>& names) {
   char** sub = ds->GetMetadata("SUBDATASETS");
@@ -82,6 +93,12 @@ std::string find_subdataset(GDALDataset* ds, const std::string& var, std::vector
     if (leaf == var && found.empty()) found = name;
   }
   return found;
+}
+
+std::string fmt_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -130,6 +147,49 @@ void expose_band(WeatherSelection& sel) {
   sel.band = 1;
   sel.scale = 1.0;
   sel.offset = 0.0;
+}
+
+// An accumulation over (from, to] as the difference of the totals at two lead times: an in-memory
+// VRT whose band is `to − from` (GDAL's "diff" pixel function, NaN where either is nodata).
+void difference_bands(WeatherSelection& to, const WeatherSelection& from, const std::string& path) {
+  raster::DatasetPtr ds = raster::open_raster(to.path);
+  double gt[6] = {0, 1, 0, 0, 0, 1};
+  ds->GetGeoTransform(gt);
+  std::string wkt;
+  if (const OGRSpatialReference* srs = ds->GetSpatialRef()) {
+    char* w = nullptr;
+    srs->exportToWkt(&w);
+    wkt = w ? w : "";
+    CPLFree(w);
+  }
+  auto source = [](const WeatherSelection& s) {
+    raster::DatasetPtr d = raster::open_raster(s.path);
+    int has = 0;
+    const double nd = d->GetRasterBand(s.band)->GetNoDataValue(&has);
+    char* esc = CPLEscapeString(s.path.c_str(), -1, CPLES_XML);
+    std::string x = "<ComplexSource><SourceFilename relativeToVRT=\"0\">" + std::string(esc) +
+                    "</SourceFilename><SourceBand>" + std::to_string(s.band) + "</SourceBand>";
+    CPLFree(esc);
+    if (has && !std::isnan(nd)) x += "<NODATA>" + fmt_double(nd) + "</NODATA>";
+    return x + "</ComplexSource>";
+  };
+  char* esc = CPLEscapeString(wkt.c_str(), -1, CPLES_XML);
+  std::string xml = "<VRTDataset rasterXSize=\"" + std::to_string(ds->GetRasterXSize()) + "\" rasterYSize=\"" +
+                    std::to_string(ds->GetRasterYSize()) + "\"><SRS>" + esc + "</SRS><GeoTransform>";
+  CPLFree(esc);
+  for (int i = 0; i < 6; ++i) xml += (i ? ", " : "") + fmt_double(gt[i]);
+  xml += "</GeoTransform><VRTRasterBand dataType=\"Float32\" band=\"1\" subClass=\"VRTDerivedRasterBand\">"
+         "<NoDataValue>nan</NoDataValue><PixelFunctionType>diff</PixelFunctionType>"
+         "<SourceTransferType>Float64</SourceTransferType>" +
+         source(to) + source(from) + "</VRTRasterBand></VRTDataset>";
+  static std::atomic<int> counter{0};
+  const std::string vrt = "/vsimem/qinling_weather/period" + std::to_string(counter++) + ".vrt";
+  VSILFILE* f = VSIFOpenL(vrt.c_str(), "wb");
+  if (f == nullptr || VSIFWriteL(xml.data(), 1, xml.size(), f) != xml.size())
+    throw ProcessingError(path + ": cannot build the period difference");
+  VSIFCloseL(f);
+  to.path = vrt;
+  to.band = 1;
 }
 
 }  // namespace
@@ -188,6 +248,11 @@ std::vector<WeatherBand> list_weather_bands(const std::string& path) {
     w.level = meta(band, "GRIB_SHORT_NAME");
     w.units = meta(band, "GRIB_UNIT");
     if (w.units.empty()) w.units = meta(band, "units");
+    for (char** md = band->GetMetadata(); w.units.empty() && md && *md; ++md) {  // HDF5: "<path>_units"
+      const std::string kv = *md;
+      const auto eq = kv.find('=');
+      if (eq != std::string::npos && eq >= 6 && kv.compare(eq - 6, 6, "_units") == 0) w.units = kv.substr(eq + 1);
+    }
     double v = 0;
     // GRIB times are "1508328000" (GDAL ≥ 3.?) or "1508328000 sec UTC": the leading number counts.
     if (const std::string t = meta(band, "GRIB_VALID_TIME"); !t.empty()) {
@@ -229,6 +294,24 @@ std::vector<WeatherBand> list_weather_bands(const std::string& path) {
 
 WeatherSelection select_weather_band(const std::string& path, const std::map<std::string, std::string>& criteria,
                                      const std::string& units) {
+  if (const auto period = criteria.find("period"); period != criteria.end()) {
+    const auto comma = period->second.find(',');
+    long long a = 0, b = 0;
+    if (comma == std::string::npos || !parse_lead(period->second.substr(0, comma), a) ||
+        !parse_lead(period->second.substr(comma + 1), b) || !(a < b) || a < 0 || criteria.count("lead"))
+      throw InputError(path + ": select.period '" + period->second +
+                       "' must be two lead times [from, to] with from < to, e.g. period: [6h, 12h] (and no `lead`)");
+    std::map<std::string, std::string> one = criteria;
+    one.erase("period");
+    one["lead"] = std::to_string(b) + "s";
+    WeatherSelection to = select_weather_band(path, one, units);
+    if (a > 0) {  // a total from lead 0 is the accumulated field itself
+      one["lead"] = std::to_string(a) + "s";
+      const WeatherSelection from = select_weather_band(path, one, units);
+      difference_bands(to, from, path);
+    }
+    return to;
+  }
   WeatherSelection sel;
   sel.path = path;
   {
@@ -257,7 +340,7 @@ WeatherSelection select_weather_band(const std::string& path, const std::map<std
       if (key == "variable") {
         ok = ok && (sel.path != path || b.element.empty() || b.element == want);
       } else if (key == "element") {
-        ok = ok && b.element == want;
+        ok = ok && same_element(b.element, want);
       } else if (key == "level" && !b.level.empty()) {
         ok = ok && b.level == want;
       } else if (key == "valid" || key == "ref") {
@@ -285,6 +368,12 @@ WeatherSelection select_weather_band(const std::string& path, const std::map<std
   }
   sel.meta = *matches.front();
   sel.band = sel.meta.band;
+  // HDF5 satellite grids GDAL reads without coordinates (IMERG's lon-major order, AGRI's
+  // geostationary images): georeferenced from the file's own coordinates and attributes.
+  if (auto geo = raster::georeference_hdf5_band(sel.path, sel.band)) {
+    sel.path = *geo;
+    sel.band = 1;
+  }
   sel.scale = sel.meta.pack_scale;
   sel.offset = sel.meta.pack_offset;
   sel.units = sel.meta.units;

@@ -50,7 +50,8 @@ Child spawn(const WorkerOptions& o, const std::string& store_path, const RunRow&
                 ("qinling-run-" + std::to_string(run.id) + "-" + std::to_string(::getpid()) + ".log"))
                    .string();
   const std::string id = std::to_string(run.id);
-  std::vector<std::string> args = {o.self_exe, "run", job.path, "--store", store_path, "--run-id", id};
+  // A manual run on the same output folder may hold its lock: wait for it rather than fail.
+  std::vector<std::string> args = {o.self_exe, "run", job.path, "--store", store_path, "--run-id", id, "--wait", "3600"};
   c.pid = ::fork();
   if (c.pid < 0) throw ProcessingError("worker: cannot start a process for run " + id);
   if (c.pid == 0) {

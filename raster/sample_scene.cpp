@@ -371,9 +371,23 @@ std::uint16_t apply_sky(const CloudHit& hit, int cover, float edge, float* rho, 
   return q;
 }
 
+// July land surface temperature (°C) as ST_B10 DN; see kThermalScale in the header.
+std::uint16_t surface_temperature_dn(const Surface& s, float elevation, float shade, const CloudHit& hit, float noise) {
+  static constexpr float kCoverDelta[kCoverCount] = {-7.0f, -5.0f, -2.0f, 3.0f, 0.0f, -1.0f, 5.0f, 6.0f, 9.0f};
+  float celsius = 34.0f - 6.0f * (elevation - 400.0f) / 1000.0f + kCoverDelta[s.cover];
+  if (s.cover == kForest || s.cover == kShrub) celsius -= 1.5f * s.mix;  // denser canopy, cooler
+  if (s.cover == kSnow) celsius = -1.0f - 2.0f * s.mix;
+  celsius += 2.5f * (std::clamp(shade, 0.3f, 1.3f) - 1.0f) + (noise - 0.5f);
+  if (hit.alpha > 0) celsius = celsius * (1 - hit.alpha) - 15.0f * hit.alpha;
+  else if (hit.ring) celsius -= 1.0f;
+  if (hit.shadow && hit.alpha == 0) celsius -= 4.0f;
+  const double dn = (celsius + 273.15 - kThermalOffset) / kThermalScale;
+  return std::uint16_t(std::clamp(std::lround(dn), 1L, 65535L));
+}
+
 }  // namespace
 
-QaCounts SampleScene::fill_scene(int date, const Window& w, std::uint16_t* out) const {
+QaCounts SampleScene::fill_scene(int date, const Window& w, std::uint16_t* out, std::uint16_t* thermal) const {
   // Elevation with a one-pixel halo, for slope and shading at the window's edges.
   const int hw = w.width + 2, hh = w.height + 2;
   std::vector<float> halo(std::size_t(hw) * hh);
@@ -386,7 +400,7 @@ QaCounts SampleScene::fill_scene(int date, const Window& w, std::uint16_t* out) 
   tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 4), [&](const tbb::blocked_range<int>& r) {
     std::vector<float> scratch;
     for (int i = r.begin(); i < r.end(); ++i)
-      counts[i] = scene_row(date, w, w.y + i, halo.data() + std::size_t(i) * hw, out, scratch);
+      counts[i] = scene_row(date, w, w.y + i, halo.data() + std::size_t(i) * hw, out, thermal, scratch);
   });
   QaCounts total;
   for (const auto& c : counts) total += c;
@@ -394,7 +408,7 @@ QaCounts SampleScene::fill_scene(int date, const Window& w, std::uint16_t* out) 
 }
 
 QaCounts SampleScene::scene_row(int date, const Window& w, int row, const float* elev_halo,
-                                std::uint16_t* out, std::vector<float>& scratch) const {
+                                std::uint16_t* out, std::uint16_t* thermal, std::vector<float>& scratch) const {
   const int width = w.width, x0 = w.x;
   const RowFields f(scratch, width, row, size_);
   add_noise_row(salt(seed_, "front"), 3, size_, 0, x0, width, 1, f.front);  // as in elevation_row
@@ -428,12 +442,15 @@ QaCounts SampleScene::scene_row(int date, const Window& w, int row, const float*
   const std::uint64_t noise_salt = salt(seed_, "date", date);
   const std::size_t plane = std::size_t(w.pixels());
   std::uint16_t* o = out + std::size_t(row - w.y) * width;
+  std::uint16_t* t = thermal ? thermal + std::size_t(row - w.y) * width : nullptr;
+  const std::uint64_t heat_salt = salt(seed_, "heat", date);
   QaCounts counts;
   for (int c = 0; c < width; ++c) {
     const int col = x0 + c;
     if (is_fill(date, col, row)) {
       for (int b = 0; b < 7; ++b) o[b * plane + c] = 0;
       o[7 * plane + c] = qa_bits::kFill;
+      if (t) t[c] = 0;
       ++counts.fill;
       continue;
     }
@@ -453,7 +470,9 @@ QaCounts SampleScene::scene_row(int date, const Window& w, int row, const float*
     float rho[7];
     for (int b = 0; b < 7; ++b) rho[b] = (sp.a[b] + s.mix * (sp.b[b] - sp.a[b])) * tex;
     const float wobble = kCloudEdgeMin + 0.3f * f.edge[c];
-    o[7 * plane + c] = apply_sky(cloud_hit(blobs, col, row, wobble), s.cover, f.edge[c], rho, counts);
+    const CloudHit hit = cloud_hit(blobs, col, row, wobble);
+    o[7 * plane + c] = apply_sky(hit, s.cover, f.edge[c], rho, counts);
+    if (t) t[c] = surface_temperature_dn(s, mid[c + 1], shade, hit, unit(hash2(heat_salt, col, row)));
     // ±2 % per band and date: nine bits of one hash each.
     const std::uint64_t h = hash2(noise_salt, col, row);
     for (int b = 0; b < 7; ++b) {

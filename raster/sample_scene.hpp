@@ -69,6 +69,15 @@ inline constexpr std::uint16_t kFill = 1u << 0, kDilatedCloud = 1u << 1, kCloud 
                                kCloudShadow = 1u << 4, kSnow = 1u << 5, kClear = 1u << 6, kWater = 1u << 7;
 }
 
+// The thermal band (scene_<date>_ST_B10.tif, one per date, added in cache version v3): UInt16
+// Landsat C2 ST_B10 DN, kelvin = DN * kThermalScale + kThermalOffset, nodata 0 (fill). July land
+// surface temperature: about 34 °C on the plain at 400 m, 6 °C cooler per 1000 m, cooler under
+// forest (-5 °C) and shrub, on water (-7 °C) and snow (~ -1 °C); warmer on towns (+5), bare soil
+// (+6, the forest clearing after the change), rock (+3) and the burn scar (+9); sunlit slopes
+// up to 0.75 °C warmer and shaded ones up to 1.75 °C cooler, ±0.5 °C texture; clouds are cold
+// (towards -15 °C with opacity), shadows 4 °C cooler, the dilated ring 1 °C cooler.
+inline constexpr double kThermalScale = 0.00341802, kThermalOffset = 149.0;
+
 enum class ChangeKind { kForestClearing, kBurnScar, kNewReservoir };
 const char* change_kind_name(ChangeKind kind);
 
@@ -111,14 +120,15 @@ class SampleScene {
   // Elevation (metres) of the w.pixels() pixels of `w`, row-major.
   void fill_dem(const Window& w, float* out) const;
   // All 8 bands of `date` (0 = 2023-07, 1 = 2024-07) for `w`, band after band (band b starts
-  // at out + b*w.pixels()). Returns the QA flag counts of the window.
-  QaCounts fill_scene(int date, const Window& w, std::uint16_t* out) const;
+  // at out + b*w.pixels()). Returns the QA flag counts of the window. With `thermal`, also the
+  // Landsat C2 ST_B10 surface temperature DN of the window (see kThermal* below).
+  QaCounts fill_scene(int date, const Window& w, std::uint16_t* out, std::uint16_t* thermal = nullptr) const;
 
  private:
   void elevation_row(int row, int x0, int width, float* out, float* scratch) const;
   void add_warp_row(int row, int x0, int width, float* warp) const;
   QaCounts scene_row(int date, const Window& w, int row, const float* elev_halo, std::uint16_t* out,
-                     std::vector<float>& scratch) const;
+                     std::uint16_t* thermal, std::vector<float>& scratch) const;
   void place_clouds();
 
   int size_;

@@ -11,11 +11,14 @@ TileFormat parse_tile_format(const std::string& name);  // "png" | "webp"; throw
 const char* tile_extension(TileFormat f);                  // "png" | "webp"
 const char* tile_mime(TileFormat f);                       // "image/png" | "image/webp"
 
-// An 8-bit RGBA PNG of w x h pixels (row-major RGBA). `level` is the deflate level (1..12).
-std::string encode_png(const std::uint8_t* rgba, int w, int h, int level = 6);
+// A PNG of w x h RGBA pixels (row-major): 8-bit palette when `allow_palette` and it has at most
+// 256 colours, else 8-bit RGBA. `level` is the deflate level (1..12).
+std::string encode_png(const std::uint8_t* rgba, int w, int h, int level = 6, bool allow_palette = true);
 // Lossless WebP of the same pixels.
 std::string encode_webp(const std::uint8_t* rgba, int w, int h);
-std::string encode_tile(TileFormat f, const std::uint8_t* rgba, int w, int h);
+// Palette PNGs only on request: GDAL opens them as one band with a colour table, which tools that
+// read tile files band by band (gdal2tiles comparisons) do not expect of imagery.
+std::string encode_tile(TileFormat f, const std::uint8_t* rgba, int w, int h, bool allow_palette = false);
 
 std::string gzip_compress(const std::string& data);
 // Throws ProcessingError when `data` is not a gzip stream.

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 
 #include "models/errors.hpp"
 
@@ -64,6 +66,11 @@ BBox TileMatrixSet::tile_bounds(int z, int x, int y) const {
 }
 
 std::string TileMatrixSet::crs_wkt() const {
+  // Cached: importFromEPSG queries PROJ's SQLite database, and warpers ask for this per block.
+  static std::mutex mutex;
+  static std::map<int, std::string> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(epsg); it != cache.end()) return it->second;
   OGRSpatialReference srs;
   srs.importFromEPSG(epsg);
   srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
@@ -71,6 +78,7 @@ std::string TileMatrixSet::crs_wkt() const {
   srs.exportToWkt(&wkt);
   std::string s = wkt ? wkt : "";
   CPLFree(wkt);
+  cache[epsg] = s;
   return s;
 }
 

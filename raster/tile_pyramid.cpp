@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 
 namespace qinling::raster {
 namespace {
@@ -70,10 +71,19 @@ void combine_mode(const float* const c[4], float* out) {
   *out = best;
 }
 
+// Value layers with a shaded relief carry it as a second channel, averaged like the values.
+template <void (*Base)(const float* const[4], float*)>
+void combine_with_shade(const float* const c[4], float* out) {
+  Base(c, out);
+  const float* s[4];
+  for (int i = 0; i < 4; ++i) s[i] = c[i] ? c[i] + 1 : nullptr;
+  combine_mean(s, out + 1);
+}
+
 class PyramidBuilder {
  public:
   PyramidBuilder(const TileSource& src, const Footprint& fp, const PyramidOptions& opt, TileSink& sink)
-      : src_(src), opt_(opt), sink_(sink), channels_(src.kind == LayerKind::value ? 1 : 4) {
+      : src_(src), opt_(opt), sink_(sink), channels_(src.kind == LayerKind::value ? (opt.shade ? 2 : 1) : 4) {
     const TileMatrixSet& tms = *opt.tms;
     TileRange r = tile_range(tms, opt.zoom.max, fp.bounds);
     for (int z = opt.zoom.max; z >= opt.zoom.min; --z) {
@@ -87,6 +97,7 @@ class PyramidBuilder {
     else
       alg_ = categorical ? GRA_NearestNeighbour : GRA_Bilinear;
     combine_ = channels_ == 4 ? combine_rgba : categorical ? combine_mode : combine_mean;
+    if (channels_ == 2) combine_ = categorical ? combine_with_shade<combine_mode> : combine_with_shade<combine_mean>;
   }
 
   PyramidResult run() {
@@ -122,11 +133,26 @@ class PyramidBuilder {
       return;
     }
     tbb::parallel_for(0, blocks, [&](int b) {
-      DatasetPtr& ds = handles_.local().src;
-      if (!ds) ds = open_raster(src_.path);
+      Handles& h = handles_.local();
+      if (!h.warper) h.warper = std::make_unique<TileWarper>(src_, *opt_.tms, alg_);
       const int c0 = b * kWarpTiles, n = std::min(kWarpTiles, strip.cols - c0);
-      warp_block(ds.get(), src_, *opt_.tms, z, alg_, (strip.col0 + c0) * kTile, strip.row * kTile, n * kTile, kTile,
-                 strip.at(c0 * kTile, 0), strip.line());
+      const int px0 = (strip.col0 + c0) * kTile, py0 = strip.row * kTile;
+      if (channels_ == 1) {
+        h.warper->warp(z, px0, py0, n * kTile, kTile, strip.at(c0 * kTile, 0), strip.line());
+        return;
+      }
+      if (!h.shade) h.shade = std::make_unique<TileWarper>(*opt_.shade, *opt_.tms, GRA_Bilinear);
+      const std::size_t w = std::size_t(n) * kTile;
+      h.buf.resize(2 * w * kTile);
+      h.warper->warp(z, px0, py0, int(w), kTile, h.buf.data(), w);
+      h.shade->warp(z, px0, py0, int(w), kTile, h.buf.data() + w * kTile, w);
+      for (int y = 0; y < kTile; ++y) {
+        float* o = strip.at(c0 * kTile, y);
+        for (std::size_t x = 0; x < w; ++x) {
+          o[2 * x] = h.buf[y * w + x];
+          o[2 * x + 1] = h.buf[w * kTile + y * w + x];
+        }
+      }
     });
   }
 
@@ -141,6 +167,15 @@ class PyramidBuilder {
         std::uint8_t* o = rgba.data() + std::size_t(y) * kTile * 4;
         if (channels_ == 1) {
           opt_.ramp->render(p, kTile, o);
+        } else if (channels_ == 2) {
+          const double st = opt_.shade_strength;
+          for (int x = 0; x < kTile; ++x) {
+            const Rgba rc = opt_.ramp->colour(p[2 * x]);
+            const float sh = p[2 * x + 1];
+            const double f = std::isnan(sh) ? 1.0 : 1 - st + st * std::clamp(sh, 0.f, 255.f) / 255.0;
+            for (int k = 0; k < 3; ++k) o[4 * x + k] = std::uint8_t(std::lround(rc[k] * f));
+            o[4 * x + 3] = rc[3];
+          }
         } else {
           for (int x = 0; x < kTile * 4; x += 4) {
             const float a = std::clamp(std::round(p[x + 3]), 0.f, 255.f);
@@ -150,7 +185,8 @@ class PyramidBuilder {
         }
         for (int x = 3; x < kTile * 4 && !any; x += 4) any = o[x] != 0;
       }
-      if (any) encoded[c] = encode_tile(opt_.format, rgba.data(), kTile, kTile);
+      // Ramped layers have few colours: palette PNGs (imagery stays RGBA).
+      if (any) encoded[c] = encode_tile(opt_.format, rgba.data(), kTile, kTile, channels_ != 4);
     });
     for (int c = 0; c < s.cols; ++c) {
       if (encoded[c].empty()) {
@@ -205,6 +241,8 @@ class PyramidBuilder {
   std::vector<Level> levels_;  // deepest first
   struct Handles {
     DatasetPtr src, warped;  // `warped` reads `src`: declared after it, so closed first
+    std::unique_ptr<TileWarper> warper, shade;
+    std::vector<float> buf;
   };
   tbb::enumerable_thread_specific<Handles> handles_;
   PyramidResult result_;

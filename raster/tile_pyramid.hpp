@@ -29,6 +29,10 @@ struct PyramidOptions {
   TileFormat format = TileFormat::png;
   // Fraction done in [0, 1]; may throw to cancel.
   std::function<void(double)> progress;
+  // Optional shaded relief (one band, 0..255, e.g. terrain.hillshade or gdaldem hillshade of a DEM)
+  // multiplied into the ramped colours of a value layer: colour * (1 - s + s * shade / 255).
+  const TileSource* shade = nullptr;
+  double shade_strength = 0.6;
 };
 
 struct PyramidResult {

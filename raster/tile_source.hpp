@@ -6,6 +6,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "raster/gdal_io.hpp"
 #include "raster/grid.hpp"
@@ -43,11 +44,37 @@ ZoomRange auto_zoom_range(const Footprint& fp, const TileMatrixSet& tms);
 // Approximate min/max of band 1 (deterministic subsampling; no side-car files are written).
 std::pair<double, double> value_min_max(const std::string& path);
 
-// Warps a block of a level's global pixel grid (px0, py0, w, h at level z) into `out`:
-// value layers give one float per pixel (NaN = nodata); rgba layers four floats 0..255.
-// `src` must be a handle owned by the calling thread.
-void warp_block(GDALDataset* src, const TileSource& source, const TileMatrixSet& tms, int z, GDALResampleAlg alg,
-                int px0, int py0, int w, int h, float* out, std::size_t out_line_floats);
+// Warps blocks of a level's global pixel grid onto float buffers: value layers give one float per
+// pixel (NaN = nodata), rgba layers four floats 0..255. One per thread: it owns its source handle
+// and keeps the source-to-tile-CRS transformer (building one queries PROJ's database), so each
+// block only moves the destination geotransform.
+class TileWarper {
+ public:
+  TileWarper(const TileSource& source, const TileMatrixSet& tms, GDALResampleAlg alg);
+  ~TileWarper();
+  TileWarper(const TileWarper&) = delete;
+  TileWarper& operator=(const TileWarper&) = delete;
+  // The block (px0, py0, w, h) of level z into `out` (lines `out_line_floats` apart).
+  void warp(int z, int px0, int py0, int w, int h, float* out, std::size_t out_line_floats);
+
+ private:
+  // Bilinear value layers without GDAL's general warp kernel (the main cost of a tiling run):
+  // source coordinates per row from the exact transform at both ends and the middle (linear in
+  // between when the middle is within 1/8 pixel, else exact per pixel), then GDAL's bilinear
+  // rule: valid neighbours only, weights renormalised, outside the source = nodata.
+  void bilinear(int w, int h, float* out, std::size_t out_line_floats);
+  void approx_row(int r, int w, double* rx, double* ry);
+  std::vector<double> sx_, sy_;
+  std::vector<float> window_;
+
+  const TileSource& source_;
+  const TileMatrixSet& tms_;
+  GDALResampleAlg alg_;
+  DatasetPtr src_;
+  void* transformer_ = nullptr;
+  int has_nodata_ = 0;
+  double nodata_ = 0;
+};
 
 // RGB(A) imagery is sampled the way gdal2tiles does it, so that tiles match what GIS users get
 // from it today: a warped VRT at the layer's native resolution (nearest neighbour), a window

@@ -28,7 +28,17 @@ TilesetReport build_tileset(const TilesetRequest& req) {
     throw ConfigError("tiles: zoom range " + std::to_string(req.zoom->min) + "-" + std::to_string(req.zoom->max) +
                       " is not valid (0 <= min <= max <= 24)");
 
+  if (!(req.hillshade_strength >= 0 && req.hillshade_strength <= 1))
+    throw ConfigError("tiles: hillshade strength must be within 0..1");
   const TileSource src = describe_tile_source(req.source);
+  std::optional<TileSource> shade;
+  if (!req.hillshade.empty()) {
+    if (src.kind != LayerKind::value)
+      throw ConfigError(req.source + ": a hillshade blend needs a single-band layer drawn through a ramp");
+    shade = describe_tile_source(req.hillshade);
+    if (shade->kind != LayerKind::value)
+      throw InputError(req.hillshade + ": a hillshade must be one band of shades 0..255 (e.g. gdaldem hillshade)");
+  }
   TilesetReport report;
   report.kind = src.kind;
   std::unique_ptr<RampRenderer> renderer;
@@ -69,6 +79,8 @@ TilesetReport build_tileset(const TilesetRequest& req) {
     opt.threads = req.threads;
     opt.ramp = renderer.get();
     opt.format = req.format;
+    opt.shade = shade ? &*shade : nullptr;
+    opt.shade_strength = req.hillshade_strength;
     const std::string phase = name + ": " + id + " tiles, zoom " + std::to_string(zoom.min) + "-" +
                               std::to_string(zoom.max);
     if (req.progress) opt.progress = [&](double f) { req.progress(phase, f); };

@@ -22,6 +22,9 @@ struct TilesetRequest {
   std::optional<ColourRamp> ramp;  // single-band layers; default_ramp() when absent
   std::optional<std::pair<double, double>> range;  // value range for the ramp; default: ramp's, else statistics
   TileFormat format = TileFormat::png;
+  // Shaded relief (one band 0..255) multiplied into a value layer's colours; empty: none.
+  std::string hillshade;
+  double hillshade_strength = 0.6;  // 0 = no shading, 1 = full multiply
   std::string xyz_dir, mbtiles_path, pmtiles_path;  // empty: not wanted
   int threads = 1;
   // Called with a phase label and the fraction done of that phase.

@@ -2,9 +2,13 @@
 
 #include <cpl_string.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -170,6 +174,154 @@ void AtomicRasterOutput::commit(const ProgressFn& progress) {
   if (ec) throw ProcessingError(path_ + ": cannot move the finished output into place: " + ec.message());
   fs::remove(final_tmp_ + ".aux.xml", ec);
   committed_ = true;
+}
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// pwrite/pread the whole range, retrying short transfers.
+template <class Op>
+bool transfer_all(Op op, int fd, char* buf, std::size_t n, off_t offset) {
+  while (n > 0) {
+    const ssize_t done = op(fd, buf, n, offset);
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) return false;
+    buf += done;
+    n -= std::size_t(done);
+    offset += done;
+  }
+  return true;
+}
+
+}  // namespace
+
+StagingRaster::StagingRaster(const std::string& path, const Grid& grid, bool reuse, const std::string& label)
+    : path_(path), label_(label.empty() ? path : label), grid_(grid) {
+  const off_t bytes = off_t(grid.width) * grid.height * off_t(sizeof(float));
+  fd_ = ::open(path.c_str(), reuse ? O_RDWR | O_CLOEXEC : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw ProcessingError(label_ + ": cannot create the staging file " + path + ": " + errno_text());
+  struct stat st {};
+  if (reuse) {
+    if (::fstat(fd_, &st) != 0 || st.st_size != bytes) {
+      ::close(fd_);
+      fd_ = -1;
+      throw ProcessingError(label_ + ": the staging file " + path + " does not match the grid");
+    }
+  } else if (::ftruncate(fd_, bytes) != 0) {  // sparse: nothing is written until windows arrive
+    const std::string why = errno_text();
+    ::close(fd_);
+    fd_ = -1;
+    throw ProcessingError(label_ + ": writing failed: " + why + " (staging file " + path + ")");
+  }
+}
+
+StagingRaster::~StagingRaster() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+StagingRaster::StagingRaster(StagingRaster&& other) noexcept
+    : path_(std::move(other.path_)), label_(std::move(other.label_)), grid_(std::move(other.grid_)), fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+void StagingRaster::write(const Window& w, const float* data) const {
+  const std::size_t row_bytes = std::size_t(w.width) * sizeof(float);
+  const auto offset = [&](int r) { return (off_t(w.y + r) * grid_.width + w.x) * off_t(sizeof(float)); };
+  const auto op = [](int fd, char* b, std::size_t n, off_t o) { return ::pwrite(fd, b, n, o); };
+  // A full-width window is one contiguous range: one call.
+  const int rows = w.width == grid_.width ? 1 : w.height;
+  const std::size_t bytes = w.width == grid_.width ? row_bytes * std::size_t(w.height) : row_bytes;
+  for (int r = 0; r < rows; ++r) {
+    auto* src = const_cast<char*>(reinterpret_cast<const char*>(data + std::size_t(r) * w.width));
+    if (!transfer_all(op, fd_, src, bytes, offset(r)))
+      throw ProcessingError(label_ + ": writing failed: " + errno_text() + " (staging file " + path_ + ")");
+  }
+}
+
+void StagingRaster::read(const Window& w, float* out) const {
+  const std::size_t row_bytes = std::size_t(w.width) * sizeof(float);
+  const auto op = [](int fd, char* b, std::size_t n, off_t o) { return ::pread(fd, b, n, o); };
+  for (int r = 0; r < w.height; ++r) {
+    const off_t offset = (off_t(w.y + r) * grid_.width + w.x) * off_t(sizeof(float));
+    if (!transfer_all(op, fd_, reinterpret_cast<char*>(out + std::size_t(r) * w.width), row_bytes, offset))
+      throw ProcessingError(label_ + ": cannot read the staging file " + path_ + ": " + errno_text());
+  }
+}
+
+void StagingRaster::sync() const {
+  if (::fdatasync(fd_) != 0)
+    throw ProcessingError(label_ + ": writing failed: " + errno_text() + " (staging file " + path_ + ")");
+}
+
+DatasetPtr StagingRaster::open(const std::string& description) const {
+  init_gdal();
+  ErrorTrap trap;
+  GDALDriver* vrt = GetGDALDriverManager()->GetDriverByName("VRT");
+  DatasetPtr ds(vrt->Create("", grid_.width, grid_.height, 0, GDT_Float32, nullptr));
+  if (!ds) throw ProcessingError(label_ + ": cannot read the staging file " + path_ + ": " + trap.message());
+  auto gt = grid_.geotransform;
+  ds->SetGeoTransform(gt.data());
+  if (!grid_.crs_wkt.empty()) ds->SetProjection(grid_.crs_wkt.c_str());
+  // What a GeoTIFF reports by default: keeps the COG's metadata equal to one made from a GeoTIFF.
+  ds->SetMetadataItem("AREA_OR_POINT", "Area");
+  CPLStringList opts;
+  opts.SetNameValue("subclass", "VRTRawRasterBand");
+  opts.SetNameValue("SourceFilename", path_.c_str());
+  opts.SetNameValue("ImageOffset", "0");
+  opts.SetNameValue("PixelOffset", "4");
+  opts.SetNameValue("LineOffset", std::to_string(std::int64_t(grid_.width) * 4).c_str());
+  opts.SetNameValue("ByteOrder", "LSB");
+  if (ds->AddBand(GDT_Float32, opts.List()) != CE_None)
+    throw ProcessingError(label_ + ": cannot read the staging file " + path_ + ": " + trap.message());
+  GDALRasterBand* band = ds->GetRasterBand(1);
+  band->SetNoDataValue(NAN);
+  band->SetDescription(description.c_str());
+  return ds;
+}
+
+void publish_staged(const StagingRaster& staging, const std::string& path, const std::string& format,
+                    const CreationOptions& user_options, int threads, const std::string& description,
+                    const ProgressFn& progress) {
+  CreationOptions opts = default_creation_options(format, threads);
+  for (const auto& [k, v] : user_options) opts[k] = v;
+  const std::string tmp = temp_sibling(path, "partial");
+  const Grid& grid = staging.grid();
+  try {
+    if (format == "cog") {
+      DatasetPtr src = staging.open(description);
+      GDALDriver* cog = GetGDALDriverManager()->GetDriverByName("COG");
+      CPLStringList list = to_cpl(opts);
+      ErrorTrap trap;
+      DatasetPtr out(cog->CreateCopy(tmp.c_str(), src.get(), FALSE, list.List(), gdal_progress,
+                                     const_cast<ProgressFn*>(&progress)));
+      if (!out) throw ProcessingError(path + ": writing the COG failed: " + trap.message());
+      out->FlushCache(true);
+      out.reset();
+      trap.check(path, "writing the COG", false);
+    } else {
+      // The same writer and block order as a direct write, so the bytes are the same.
+      TiledWriter writer(tmp, grid, 1, GDT_Float32, opts, {NAN}, path);
+      writer.set_band_description(1, description);
+      const int strip = writer.block_height();
+      std::vector<float> buf(std::size_t(grid.width) * std::size_t(strip));
+      for (int y = 0; y < grid.height; y += strip) {
+        const Window w{0, y, grid.width, std::min(strip, grid.height - y)};
+        staging.read(w, buf.data());
+        writer.write(1, w, buf.data(), GDT_Float32);
+        if (progress && !progress(double(y + w.height) / grid.height))
+          throw ProcessingError(path + ": cancelled");
+      }
+      writer.close();
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) throw ProcessingError(path + ": cannot move the finished output into place: " + ec.message());
+    fs::remove(tmp + ".aux.xml", ec);
+  } catch (...) {
+    remove_raster_files(tmp);
+    throw;
+  }
 }
 
 }  // namespace qinling::raster

@@ -70,6 +70,45 @@ class AtomicRasterOutput {
   bool committed_ = false;
 };
 
+// A headerless, row-major float32 file holding one band on a grid. Every window has a fixed
+// place in it, so windows can be written in any order, by several threads or MPI ranks at once
+// (disjoint byte ranges), and a killed run can keep what it wrote (checkpointed resume).
+class StagingRaster {
+ public:
+  // Creates the file (sparse, `grid` size), or with `reuse` opens an existing one, which must
+  // have exactly that size. `label` names the output in error messages.
+  StagingRaster(const std::string& path, const Grid& grid, bool reuse, const std::string& label);
+  ~StagingRaster();
+  StagingRaster(StagingRaster&& other) noexcept;
+  StagingRaster& operator=(StagingRaster&&) = delete;
+  StagingRaster(const StagingRaster&) = delete;
+  StagingRaster& operator=(const StagingRaster&) = delete;
+
+  // Writes `w` (row-major, w.width values per row); thread-safe (pwrite).
+  void write(const Window& w, const float* data) const;
+  // Reads `w` into `out`.
+  void read(const Window& w, float* out) const;
+  // Makes what was written durable (fdatasync).
+  void sync() const;
+  const std::string& path() const { return path_; }
+  const Grid& grid() const { return grid_; }
+  // The staging file as a GDAL dataset (a VRT over the raw file) with the grid's georeferencing,
+  // band description `description` and nodata NaN.
+  DatasetPtr open(const std::string& description) const;
+
+ private:
+  std::string path_, label_;
+  Grid grid_;
+  int fd_ = -1;
+};
+
+// Turns a complete staging raster into `format` ("cog" or "gtiff") at `path`: written under a
+// temporary sibling name and renamed over `path` when complete. The bytes equal those of an
+// AtomicRasterOutput fed the same values (same drivers, options, metadata and block order).
+void publish_staged(const StagingRaster& staging, const std::string& path, const std::string& format,
+                    const CreationOptions& user_options, int threads, const std::string& description,
+                    const ProgressFn& progress);
+
 // The default creation options of each format (documented in the README), merged with the user's.
 CreationOptions default_creation_options(const std::string& format, int threads);
 

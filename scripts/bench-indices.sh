@@ -19,6 +19,14 @@ D="$ROOT/bench-data/n$SIZE"
 S="$D/deflate/scene_2024-07.tif"; DEM="$D/deflate/dem.tif"
 [ -f "$S" ] || "$Q" sample-data "$D/deflate" --size "$SIZE" --quiet
 O="$D/indices"; mkdir -p "$O"
+# Uncompressed float32 outputs: 5 indices x 3 tools + 2 slopes = 17 bands of SIZE^2 x 4 bytes
+# (about 17 GB at 16000^2); stop early with a clear message rather than fail mid-run.
+need_kb=$(( 17 * SIZE * SIZE * 4 / 1024 ))
+free_kb=$(df -Pk "$O" | awk 'NR==2 {print $4}')
+if [ "$free_kb" -lt "$need_kb" ]; then
+  echo "bench-indices: $O needs about $((need_kb / 1048576)) GiB free for the outputs, has $((free_kb / 1048576)) GiB" >&2
+  exit 2
+fi
 RAW="{TILED: YES, BLOCKXSIZE: 512, BLOCKYSIZE: 512, COMPRESS: NONE}"
 cat > "$O/ours.yaml" <<YAML
 job: bench-indices

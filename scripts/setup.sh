@@ -12,9 +12,15 @@ PACKAGES=(
   libopencv-dev libhdf5-dev libtbb-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libmuparser-dev
   libsqlite3-dev sqlite3 zlib1g-dev
+  libexiv2-dev
   libdeflate-dev libwebp-dev libcpp-httplib-dev
   libssl-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev curl
+  python3-jsonschema
+  hdf5-tools cdo  # meteorology: h5dump, scripts/bench-met.sh (CDO remapbil/remapcon)
+  python3-scipy python3-h5py
+  wrk clang libclang-rt-14-dev
+  libopenmpi-dev openmpi-bin slurm-wlm munge
 )
 
 missing=()

@@ -41,6 +41,11 @@ TransformPtr make_transform(const OGRSpatialReference& from, const OGRSpatialRef
 
 // An axis-aligned rectangle (one ring of 4 corners), the common case of grid cells.
 std::optional<Shape> as_rectangle(const OGRGeometry& g) {
+  // Our own GeoPackage grids store each cell as a MultiPolygon of one part.
+  if (wkbFlatten(g.getGeometryType()) == wkbMultiPolygon) {
+    const auto& multi = static_cast<const OGRMultiPolygon&>(g);
+    return multi.getNumGeometries() == 1 ? as_rectangle(*multi.getGeometryRef(0)) : std::nullopt;
+  }
   if (wkbFlatten(g.getGeometryType()) != wkbPolygon) return std::nullopt;
   const auto& poly = static_cast<const OGRPolygon&>(g);
   const OGRLinearRing* ring = poly.getExteriorRing();

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <set>
+#include <functional>
 
 #include "models/errors.hpp"
 #include "vector/geos.hpp"
@@ -142,16 +142,24 @@ CellTable load_grid(const std::string& path, const std::string& id_field, const 
       read_polygons(path, target_wkt, field.empty() ? std::vector<std::string>{} : std::vector{field});
   if (layer.shapes.empty()) throw InputError(path + ": has no polygon features to use as cells");
   auto ids = std::make_shared<std::vector<std::string>>();
-  std::set<std::string> seen;
+  ids->reserve(layer.shapes.size());
   for (std::size_t i = 0; i < layer.shapes.size(); ++i) {
-    std::string id = field.empty() ? std::to_string(layer.fids[i]) : layer.values[i][0];
+    std::string id = field.empty() ? std::to_string(layer.fids[i]) : std::move(layer.values[i][0]);
     if (id.empty())
       throw InputError(path + ": feature " + std::to_string(layer.fids[i]) + " has no " + field);
-    if (!seen.insert(id).second)
-      throw InputError(path + ": " + (field.empty() ? "feature id" : field) + " '" + id +
-                       "' is used twice; cell IDs must be unique (choose another id_field)");
     ids->push_back(std::move(id));
   }
+  layer.values.clear();
+  // Unique IDs: sorting (hash, index) pairs stays in cache, unlike a hash set of a million strings;
+  // only equal hashes compare the strings.
+  std::vector<std::pair<std::size_t, std::uint32_t>> hashed(ids->size());
+  for (std::size_t i = 0; i < ids->size(); ++i) hashed[i] = {std::hash<std::string>{}((*ids)[i]), std::uint32_t(i)};
+  std::sort(hashed.begin(), hashed.end());
+  for (std::size_t i = 1; i < hashed.size(); ++i)
+    for (std::size_t j = i; j-- > 0 && hashed[j].first == hashed[i].first;)
+      if ((*ids)[hashed[j].second] == (*ids)[hashed[i].second])
+        throw InputError(path + ": " + (field.empty() ? "feature id" : field) + " '" + (*ids)[hashed[i].second] +
+                         "' is used twice; cell IDs must be unique (choose another id_field)");
   CellTable t;
   t.crs_wkt = target_wkt;
   t.id_column = field.empty() ? "cell_id" : field;

@@ -15,6 +15,9 @@ struct TableWriteOptions {
   std::string layer = "cells";
   // Output name of a column (or of the ID column), by its table name.
   std::vector<std::pair<std::string, std::string>> rename;
+  // GDAL layer creation options of the gpkg / geojson driver (an output's `options:`), e.g.
+  // SPATIAL_INDEX=NO to skip the GeoPackage R-tree (most of the write time at 10^6 cells).
+  std::vector<std::pair<std::string, std::string>> layer_options;
 };
 
 // format: "gpkg", "geojson" or "csv". Throws ProcessingError naming `path`.

@@ -11,15 +11,21 @@ void register_builtin_steps(StepRegistry& registry) {
   steps::add_change_kinds(registry);
   steps::add_composite_kinds(registry);
   registry.add(steps::fvc_kind());
+  registry.add(steps::rsei_kind());
+  registry.add(steps::mmu_kind());
+  steps::add_rsei_input_kinds(registry);
   registry.add(steps::tiles_build_kind());
   registry.add(steps::grid_build_kind());
   registry.add(steps::grid_load_kind());
   registry.add(steps::zonal_stats_kind());
   registry.add(steps::zones_overlay_kind());
   registry.add(steps::supervision_alerts_kind());
+  registry.add(steps::zonal_points_kind());
   registry.add(steps::met_downscale_kind());
   registry.add(steps::met_stations_kind());
   registry.add(steps::met_verify_kind());
+  registry.add(steps::met_regrid_kind());
+  registry.add(steps::aerial_mosaic_kind());
 }
 
 namespace steps {

@@ -61,7 +61,9 @@ std::vector<ProductOutput> write_table_outputs(const ProductContext& ctx, const 
   std::vector<ProductOutput> rest;
   for (const auto& o : ctx.outputs) {
     if (o.format == "gpkg" || o.format == "csv" || o.format == "geojson") {
-      vector::write_table(table, o.path, o.format, options);
+      vector::TableWriteOptions with_layer = options;
+      for (const auto& kv : o.options) with_layer.layer_options.push_back(kv);
+      vector::write_table(table, o.path, o.format, with_layer);
       spdlog::info("wrote {} ({} cells)", o.path, table.size());
     } else {
       rest.push_back(o);

@@ -100,6 +100,9 @@ StationTable read_stations(const std::string& path, const StationColumns& c, boo
   };
   const int ci = column(c.id, false), cx = column(c.lon, true), cy = column(c.lat, true),
             cz = column(c.elevation, need_elevation), cv = column(c.value, true);
+  std::size_t line_no = 1;
+  // A missing value (empty, NA, NaN, a listed marker) is false; text that is no number is an error
+  // naming the cell, since it is a wrong file (decimal comma, shifted columns), not a gap in the data.
   auto number = [&](const std::vector<std::string>& f, int col, double& v) {
     if (col < 0 || col >= int(f.size())) return false;
     const std::string& s = f[std::size_t(col)];
@@ -108,14 +111,23 @@ StationTable read_stations(const std::string& path, const StationColumns& c, boo
       if (s == m) return false;
     char* end = nullptr;
     v = std::strtod(s.c_str(), &end);
-    return end != s.c_str() && *end == '\0' && std::isfinite(v);
+    if (end == s.c_str() || *end != '\0')
+      throw InputError(path + ":" + std::to_string(line_no) + ": column '" + names[std::size_t(col)] + "': '" + s +
+                       "' is not a number (write decimals with a point; list texts meaning missing under "
+                       "missing_values)");
+    return std::isfinite(v);
   };
   StationTable t;
   std::string line;
   while (std::getline(in, line)) {
+    ++line_no;
     if (line.empty() || line == "\r") continue;
     ++t.rows;
     const auto f = split(line, sep);
+    if (f.size() != names.size())
+      throw InputError(path + ":" + std::to_string(line_no) + ": " + std::to_string(f.size()) +
+                       " fields where the header has " + std::to_string(names.size()) +
+                       " (a stray separator? a decimal comma in a comma-separated file?)");
     double x = 0, y = 0, z = NAN, v = 0;
     if (!number(f, cx, x) || !number(f, cy, y) || !number(f, cv, v) || (need_elevation && !number(f, cz, z))) {
       ++t.missing;

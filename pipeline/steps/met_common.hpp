@@ -39,7 +39,8 @@ struct StationTable {
 
 // Reads a CSV (comma or semicolon separated, header row). A row is rejected (and counted) when
 // lon/lat/value (and elevation if `need_elevation`) is empty, NA, NaN or one of `missing`, or the
-// value is outside [min, max]. Throws InputError naming the file when a column is absent.
+// value is outside [min, max]. Throws InputError naming the file when a column is absent, and
+// file:line when a row has more or fewer fields than the header or a cell is text, not a number.
 StationTable read_stations(const std::string& path, const StationColumns& columns, bool need_elevation,
                            double min = -std::numeric_limits<double>::infinity(),
                            double max = std::numeric_limits<double>::infinity(),

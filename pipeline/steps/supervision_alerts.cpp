@@ -2,6 +2,8 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "pipeline/steps/builtin.hpp"
 #include "pipeline/steps/cell_steps.hpp"
 #include "vector/level_raster.hpp"
+#include "vector/previous_run.hpp"
 
 namespace qinling::pipeline::steps {
 namespace {
@@ -53,7 +56,10 @@ class AlertsStep final : public Step {
                 "level labels: the level names, or Chinese (蓝/黄/橙/红, 数据不足)")
         .optional("level_field", &level_field_, "name of the level column")
         .optional("reason_field", &reason_field_, "name of the reason column")
-        .optional("rename", &rename_items_, "output names of columns, as old=new (e.g. mean=平均NDVI变化)");
+        .optional("rename", &rename_items_, "output names of columns, as old=new (e.g. mean=平均NDVI变化)")
+        .optional("previous", &previous_,
+                  "the previous run's table for change rules (prev_X, delta_X = X - prev_X): a path "
+                  "relative to the job file, or auto (this step's own gpkg output before it is replaced)");
   }
 
   void validate(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& kp) override {
@@ -71,6 +77,9 @@ class AlertsStep final : public Step {
       if (fs::exists(shipped)) rules_path_ = shipped.lexically_normal().string();
     }
 #endif
+    previous_path_ = previous_.empty() || previous_ == "auto" || fs::path(previous_).is_absolute()
+                         ? previous_
+                         : (fs::path(ctx.base_dir) / previous_).lexically_normal().string();
     Diagnostics rules_diag(rules_path_);
     rules_ = parse_rules(rules_path_, language_, rules_diag);
     for (const auto& m : rules_diag.messages()) diag.error(line, kp + ".rules", m);
@@ -81,6 +90,7 @@ class AlertsStep final : public Step {
   void produce(ProductContext& ctx) override {
     const TablePtr in = table_result(ctx, input_, id);
     auto table = std::make_shared<vector::CellTable>(*in);
+    const std::string previous = add_previous_columns(ctx, *table);
     const auto unknown = rules_.bind([&](const std::string& name) {
       const int i = table->find(name);
       return i >= 0 && table->columns[i].type != vector::Column::Type::text ? i : -1;
@@ -111,7 +121,8 @@ class AlertsStep final : public Step {
     for (std::size_t c = 0; c < n; ++c) code_col[c] = codes[c];
     table->add(reason_field_, vector::Column::Type::text).texts = std::move(reasons);
 
-    const nlohmann::json summary = summarize(*table, codes, labels);
+    nlohmann::json summary = summarize(*table, codes, labels);
+    if (!previous.empty()) summary["previous"] = compare_levels(*table, previous, codes);
     vector::TableWriteOptions options;
     options.layer = "supervision";
     options.rename = renames_;
@@ -139,6 +150,87 @@ class AlertsStep final : public Step {
   }
 
  private:
+  // The output name of table column `name` (after `rename:`), as the previous run wrote it.
+  std::string output_name(const std::string& name) const {
+    for (const auto& [from, to] : renames_)
+      if (from == name) return to;
+    return name;
+  }
+
+  // With `previous:`, adds prev_X and delta_X (X now − X then) for every X the rules read that
+  // way, and prev_<level>_code; all NaN when there is no previous table yet (first run), so change
+  // conditions are simply false. Returns the file read, or "".
+  std::string add_previous_columns(const ProductContext& ctx, vector::CellTable& table) const {
+    if (previous_.empty()) return "";
+    std::string path = previous_path_;
+    if (previous_ == "auto") {
+      for (const auto& o : ctx.outputs)
+        if (o.format == "gpkg" && path == "auto") path = o.path;
+      if (path == "auto")
+        throw ConfigError("step '" + id + "': previous: auto reads this step's own gpkg output from the last "
+                          "run, but the job writes none; add {from: " + id + ", format: gpkg} or give a path");
+    }
+    std::vector<std::string> names;
+    auto want = [&](const std::string& n) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    };
+    const std::string code = level_field_ + "_code";
+    want(code);
+    std::vector<std::string> used;
+    if (rules_.quality) rules_.quality->indicators(used);
+    for (const auto& r : rules_.rules) r.when.indicators(used);
+    for (const auto& u : used)
+      for (const std::string p : {"prev_", "delta_"})
+        if (u.rfind(p, 0) == 0 && table.find(u) < 0) {
+          const std::string x = u.substr(p.size());
+          const int i = table.find(x);
+          if (i >= 0 && table.columns[std::size_t(i)].type != vector::Column::Type::text) want(x);
+        }
+    std::vector<std::string> fields;
+    for (const auto& n : names) fields.push_back(output_name(n));
+    vector::PreviousTable prev;
+    const bool found = fs::exists(path);
+    if (found)
+      prev = vector::read_previous(path, "supervision", output_name(table.id_column), fields);
+    else
+      spdlog::warn("{}: no previous run at {} (first run?): change conditions are false this time", id, path);
+    for (const auto& m : prev.missing)
+      spdlog::warn("{}: {} has no column '{}': prev_/delta_ of it are empty", id, path, m);
+    const auto& ids = *table.ids;
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      auto& p = table.add("prev_" + names[k], vector::Column::Type::real).numbers;
+      for (std::size_t c = 0; c < ids.size() && found; ++c) {
+        const auto it = prev.row_of.find(ids[c]);
+        if (it != prev.row_of.end()) p[c] = prev.columns[k][it->second];
+      }
+      if (names[k] == code) continue;
+      const std::vector<double> before = p;  // `add` below may move the columns
+      const std::vector<double> now = table.columns[std::size_t(table.find(names[k]))].numbers;
+      auto& d = table.add("delta_" + names[k], vector::Column::Type::real).numbers;
+      for (std::size_t c = 0; c < ids.size(); ++c) d[c] = now[c] - before[c];
+    }
+    if (found) spdlog::info("{}: compared with the previous run in {}", id, path);
+    return found ? path : "";
+  }
+
+  // level_change (now − then, for cells with a level both times) and its summary.
+  nlohmann::json compare_levels(vector::CellTable& table, const std::string& path,
+                                const std::vector<int>& codes) const {
+    const std::vector<double> before = table.columns[std::size_t(table.find("prev_" + level_field_ + "_code"))].numbers;
+    auto& change = table.add(level_field_ + "_change", vector::Column::Type::integer).numbers;
+    long rose = 0, fell = 0, same = 0, unknown = 0;
+    for (std::size_t c = 0; c < codes.size(); ++c) {
+      if (std::isnan(before[c]) || before[c] < 0 || codes[c] < 0) {
+        ++unknown;
+        continue;
+      }
+      change[c] = codes[c] - before[c];
+      change[c] > 0 ? ++rose : change[c] < 0 ? ++fell : ++same;
+    }
+    return {{"path", path}, {"level_rose", rose}, {"level_fell", fell}, {"level_unchanged", same},
+            {"not_compared", unknown}};
+  }
+
   // Cells per level (insufficient data, none, then the levels in order) overall and per zone.
   nlohmann::json summarize(const vector::CellTable& t, const std::vector<int>& codes,
                            const std::vector<std::string>& labels) const {
@@ -174,6 +266,7 @@ class AlertsStep final : public Step {
   std::string input_, rules_file_, rules_path_, language_ = "en", level_field_ = "level",
                                                 reason_field_ = "reason";
   std::vector<std::string> rename_items_;
+  std::string previous_, previous_path_;
   std::vector<std::pair<std::string, std::string>> renames_;
   models::AlertRules rules_;
 };

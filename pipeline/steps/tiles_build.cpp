@@ -27,12 +27,19 @@ class TilesBuildStep final : public Step {
         .optional("zoom", &zoom_, "zoom levels MIN-MAX (e.g. 6-10); default: from the layer's resolution")
         .optional("matrix_sets", &matrix_sets_, "tile matrix sets: WebMercatorQuad, CGCS2000Quad (Tianditu, EPSG:4490)")
         .choice("tile_format", &tile_format_, {"png", "webp"}, "image format of the tiles")
+        .optional("hillshade", &hillshade_, "id of a per-pixel shaded-relief layer (e.g. a terrain.hillshade step of "
+                                            "the DEM) multiplied into the ramped colours; default: none")
+        .optional("hillshade_strength", &hillshade_strength_, "0..1: how dark the shading gets (1 = full multiply)")
         .optional("name", &name_, "layer name in TileJSON/WMTS/MBTiles; default: the input's id");
   }
 
   void validate(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& kp) override {
     if (!input_.empty() && (!ctx.is_step(input_) || ctx.is_product(input_)))
       diag.error(line, kp + ".input", "'" + input_ + "' is not a per-pixel step of this job (tiles need a layer)");
+    if (!hillshade_.empty() && (!ctx.is_step(hillshade_) || ctx.is_product(hillshade_)))
+      diag.error(line, kp + ".hillshade", "'" + hillshade_ + "' is not a per-pixel step of this job (e.g. terrain.hillshade)");
+    if (!(hillshade_strength_ >= 0 && hillshade_strength_ <= 1))
+      diag.error(line, kp + ".hillshade_strength", "expected a number within 0..1");
     if (!range_.empty() && (range_.size() != 2 || !(range_[1] > range_[0])))
       diag.error(line, kp + ".range", "expected [min, max] with min < max");
     try {
@@ -50,13 +57,23 @@ class TilesBuildStep final : public Step {
     }
   }
 
-  std::vector<std::string> needs() const override { return {input_}; }
+  std::vector<std::string> needs() const override {
+    if (hillshade_.empty()) return {input_};
+    return {input_, hillshade_};
+  }
 
   void produce(ProductContext& ctx) override {
     raster::TilesetRequest req;
     auto it = ctx.rasters.find(input_);
     if (it == ctx.rasters.end()) throw ProcessingError("tiles.build '" + id + "': layer '" + input_ + "' was not written");
     req.source = it->second;
+    if (!hillshade_.empty()) {
+      auto sh = ctx.rasters.find(hillshade_);
+      if (sh == ctx.rasters.end())
+        throw ProcessingError("tiles.build '" + id + "': hillshade layer '" + hillshade_ + "' was not written");
+      req.hillshade = sh->second;
+      req.hillshade_strength = hillshade_strength_;
+    }
     req.name = name_.empty() ? input_ : name_;
     req.matrix_sets = matrix_sets_;
     if (!zoom_.empty()) req.zoom = parse_zoom(zoom_, id + ".zoom");
@@ -81,6 +98,8 @@ class TilesBuildStep final : public Step {
  private:
   std::string input_, ramp_name_, zoom_, tile_format_ = "png", name_;
   std::vector<double> range_;
+  std::string hillshade_;
+  double hillshade_strength_ = 0.6;
   std::vector<std::string> matrix_sets_ = {"WebMercatorQuad", "CGCS2000Quad"};
   std::optional<raster::ColourRamp> ramp_;
 };

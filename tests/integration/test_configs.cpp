@@ -30,6 +30,8 @@ struct ConfigJob : ::testing::TestWithParam<std::string> {
     fs::create_symlink(sample_scene_dir(), dir / "sample");
     job = dir / ("configs/" + GetParam());
     fs::copy_file(fs::path(QINLING_SOURCE_DIR) / "configs" / GetParam(), job);
+    // Small example data files the jobs read beside them (e.g. the patrol log of patrol_supervision.yaml).
+    fs::copy(fs::path(QINLING_SOURCE_DIR) / "configs/points", dir / "configs/points", fs::copy_options::recursive);
   }
 };
 

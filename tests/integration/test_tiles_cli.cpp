@@ -111,6 +111,10 @@ TEST(TilesCli, ClearErrors) {
   r = run_qinling("tiles " + src + " " + (tmp / "out") + " --matrix-sets Mercator");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("WebMercatorQuad, CGCS2000Quad"), std::string::npos) << r.output;
+  // A hillshade blend needs a ramped single-band layer, and a one-band shade.
+  r = run_qinling("tiles " + src + " " + (tmp / "out") + " --hillshade " + src);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("hillshade blend needs a single-band layer"), std::string::npos) << r.output;
 }
 
 }  // namespace

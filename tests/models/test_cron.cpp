@@ -46,12 +46,28 @@ TEST(Cron, NextFireTable) {
       // Noon in New York: UTC-5 before the switch to daylight saving, UTC-4 on and after 8 March.
       {"America/New_York", "0 12 * * *", at(2026, 1, 10, 13, 0, -5), at(2026, 1, 11, 12, 0, -5)},
       {"America/New_York", "0 12 * * *", at(2026, 3, 7, 13, 0, -5), at(2026, 3, 8, 12, 0, -4)},
+      // Berlin: UTC+1 in winter, UTC+2 from 2027-03-28 (02:00 → 03:00) to 2027-10-31 (03:00 → 02:00).
+      {"Europe/Berlin", "0 3 * * 1", at(2027, 1, 5, 0, 0, 1), at(2027, 1, 11, 3, 0, 1)},
+      {"Europe/Berlin", "0 3 * * 1", at(2027, 3, 23, 0, 0, 1), at(2027, 3, 29, 3, 0, 2)},
+      {"Europe/Berlin", "0 3 * * 1", at(2027, 10, 26, 0, 0, 2), at(2027, 11, 1, 3, 0, 1)},
+      // 02:30 does not exist on 28 March: the run happens once, an hour later by the clock (03:30 CEST).
+      {"Europe/Berlin", "30 2 * * *", at(2027, 3, 28, 0, 0, 1), at(2027, 3, 28, 3, 30, 2)},
+      {"Europe/Berlin", "30 2 * * *", at(2027, 3, 28, 3, 30, 2), at(2027, 3, 29, 2, 30, 2)},
       // The same expression in two zones fires 13 hours apart in winter.
       {"Asia/Shanghai", "0 12 * * *", at(2026, 1, 10, 13, 0, 8), at(2026, 1, 11, 12, 0, 8)},
   };
   for (const auto& c : cases)
     EXPECT_EQ(next_fire(parse_cron(c.cron), c.after, c.tz), c.expected)
         << c.cron << " in " << c.tz << " after " << c.after;
+}
+
+// 31 October 2027 in Berlin: 02:00–03:00 happens twice. A daily 02:30 fires once that night, not
+// twice, and the next day at 02:30 CET.
+TEST(Cron, RepeatedHourAtTheEndOfDaylightSavingFiresOnce) {
+  const auto cron = parse_cron("30 2 * * *");
+  const std::int64_t first = next_fire(cron, at(2027, 10, 30, 23, 0, 2), "Europe/Berlin");
+  EXPECT_TRUE(first == at(2027, 10, 31, 2, 30, 2) || first == at(2027, 10, 31, 2, 30, 1)) << first;
+  EXPECT_EQ(next_fire(cron, first, "Europe/Berlin"), at(2027, 11, 1, 2, 30, 1));
 }
 
 TEST(Cron, DefaultZoneIsShanghai) {

@@ -59,6 +59,16 @@ std::vector<std::uint8_t> decode(const std::string& png) {
     const int w = ds->GetRasterXSize(), h = ds->GetRasterYSize(), n = ds->GetRasterCount();
     px.resize(std::size_t(w) * h * n);
     EXPECT_EQ(ds->RasterIO(GF_Read, 0, 0, w, h, px.data(), w, h, GDT_Byte, n, nullptr, n, w * n, 1, nullptr), CE_None);
+    // Palette PNGs: expand through GDAL's colour table (alpha from tRNS) to RGBA.
+    if (const GDALColorTable* ct = n == 1 ? ds->GetRasterBand(1)->GetColorTable() : nullptr) {
+      std::vector<std::uint8_t> rgba(px.size() * 4);
+      for (std::size_t i = 0; i < px.size(); ++i) {
+        const GDALColorEntry* e = ct->GetColorEntry(px[i]);
+        rgba[4 * i] = std::uint8_t(e->c1), rgba[4 * i + 1] = std::uint8_t(e->c2);
+        rgba[4 * i + 2] = std::uint8_t(e->c3), rgba[4 * i + 3] = std::uint8_t(e->c4);
+      }
+      px = std::move(rgba);
+    }
   }
   ds.reset();
   VSIUnlink(name.c_str());
@@ -76,6 +86,24 @@ TEST(TileEncode, PngDecodesToTheSamePixelsWithGdal) {
   for (std::size_t i = 0; i < rgba.size(); ++i) rgba[i] = std::uint8_t((i * 7919) % 251);
   const auto back = decode(encode_png(rgba.data(), 64, 48));
   EXPECT_EQ(back, rgba);
+}
+
+TEST(TileEncode, FewColoursGivePaletteSmallerAndDecodeToTheSamePixels) {
+  std::vector<std::uint8_t> rgba(256 * 256 * 4, 0);  // transparent corner, then 200 colours
+  for (int i = 0; i < 256 * 256; ++i)
+    if (i % 256 > 20) {
+      const int c = (i / 256 + i % 256) % 200;
+      rgba[4 * i] = std::uint8_t(c), rgba[4 * i + 1] = std::uint8_t(255 - c), rgba[4 * i + 2] = 7;
+      rgba[4 * i + 3] = c == 5 ? 128 : 255;
+    }
+  const std::string png = encode_png(rgba.data(), 256, 256);
+  EXPECT_EQ(png[25], 3) << "colour type: palette";
+  EXPECT_EQ(decode(png), rgba);
+  rgba[0] = 1, rgba[3] = 1;  // 60 more colours: over 256, so RGBA
+  for (int i = 0; i < 60; ++i) rgba[4 * (i + 1)] = std::uint8_t(i), rgba[4 * (i + 1) + 3] = 3;
+  const std::string rgba_png = encode_png(rgba.data(), 256, 256);
+  EXPECT_EQ(rgba_png[25], 6) << "colour type: RGBA";
+  EXPECT_EQ(decode(rgba_png), rgba);
 }
 
 TEST(ColourRamp, InterpolatesClampsAndMakesNodataTransparent) {
@@ -158,6 +186,115 @@ TEST(TilePyramid, SameTilesInTheSameOrderForOneAndTwoThreads) {
     EXPECT_EQ(one.order, two.order);
     EXPECT_TRUE(one.tiles == two.tiles) << tms->id;
   }
+}
+
+// GDAL's warper as the reference for our own bilinear kernel (same transform, 1/8-pixel approximation).
+DatasetPtr gdalwarp_tile(const std::string& src_path, const TileMatrixSet& tms, int z, int x, int y, const char* alg) {
+  DatasetPtr in = open_raster(src_path);
+  const BBox b = tms.tile_bounds(z, x, y);
+  const std::string srs = "EPSG:" + std::to_string(tms.epsg);
+  std::vector<std::string> args = {"-of", "MEM", "-t_srs", srs, "-r", alg, "-te", std::to_string(b.xmin),
+                                   std::to_string(b.ymin), std::to_string(b.xmax), std::to_string(b.ymax),
+                                   "-ts", "256", "256", "-dstnodata", "nan"};
+  if (tms.geographic) args.insert(args.end(), {"-te_srs", "+proj=longlat +ellps=GRS80 +no_defs"});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  GDALWarpAppOptions* wo = GDALWarpAppOptionsNew(argv.data(), nullptr);
+  GDALDatasetH h = GDALDatasetH(in.get());
+  DatasetPtr ref(GDALDataset::FromHandle(GDALWarp("", nullptr, 1, &h, wo, nullptr)));
+  GDALWarpAppOptionsFree(wo);
+  return ref;
+}
+
+TEST(TileWarper, BilinearKernelMatchesGdalwarpBilinear) {
+  test::TempDir tmp;
+  const std::string path = make_value_layer(tmp / "v.tif");
+  const TileSource src = describe_tile_source(path);
+  for (const TileMatrixSet* tms : {&web_mercator_quad(), &cgcs2000_quad()}) {
+    const Footprint fp = footprint_in(src, *tms);
+    const int z = auto_zoom_range(fp, *tms).max;
+    const TileRange r = tile_range(*tms, z, fp.bounds);
+    TileWarper warper(src, *tms, GRA_Bilinear);
+    long compared = 0, nan_mismatch = 0;
+    double max_diff = 0;
+    for (int ty = r.row0; ty <= r.row1; ++ty)
+      for (int tx = r.col0; tx <= r.col1; ++tx) {
+        std::vector<float> ours(256 * 256), ref(256 * 256);
+        warper.warp(z, tx * 256, ty * 256, 256, 256, ours.data(), 256);
+        DatasetPtr g = gdalwarp_tile(path, *tms, z, tx, ty, "bilinear");
+        ASSERT_TRUE(g);
+        ASSERT_EQ(g->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, 256, 256, ref.data(), 256, 256, GDT_Float32, 0, 0, nullptr),
+                  CE_None);
+        for (int i = 0; i < 256 * 256; ++i) {
+          if (std::isnan(ours[i]) != std::isnan(ref[i])) ++nan_mismatch;
+          if (std::isnan(ours[i]) || std::isnan(ref[i])) continue;
+          max_diff = std::max(max_diff, double(std::abs(ours[i] - ref[i])));
+          ++compared;
+        }
+      }
+    ASSERT_GT(compared, 10000) << tms->id;
+    // Values: the source changes by at most ~0.03 per pixel, so 1/8-pixel transform error is ~0.004.
+    EXPECT_LE(max_diff, 0.005) << tms->id;
+    EXPECT_LE(double(nan_mismatch) / compared, 0.005) << tms->id << ": nodata edges differ";
+  }
+}
+
+TEST(TilePyramid, HillshadeBlendMultipliesTheRampColours) {
+  test::TempDir tmp;
+  const std::string values = make_value_layer(tmp / "v.tif");
+  // Shaded relief on the same grid: 255 (no darkening) in the west half, 51 (a fifth) in the east.
+  const std::string shade_path = tmp / "shade.tif";
+  {
+    DatasetPtr v = open_raster(values);
+    GDALDriver* drv = GetGDALDriverManager()->GetDriverByName("GTiff");
+    DatasetPtr ds(drv->Create(shade_path.c_str(), 300, 200, 1, GDT_Byte, nullptr));
+    double gt[6];
+    v->GetGeoTransform(gt);
+    ds->SetGeoTransform(gt);
+    ds->SetSpatialRef(v->GetSpatialRef());
+    std::vector<std::uint8_t> px(300 * 200);
+    for (int i = 0; i < 300 * 200; ++i) px[i] = (i % 300) < 150 ? 255 : 51;
+    ASSERT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 300, 200, px.data(), 300, 200, GDT_Byte, 0, 0, nullptr), CE_None);
+  }
+  const TileSource src = describe_tile_source(values), shade = describe_tile_source(shade_path);
+  const Footprint fp = footprint_in(src, web_mercator_quad());
+  const int z = auto_zoom_range(fp, web_mercator_quad()).max;
+  const RampRenderer ramp(grey_ramp(), -1, 1);
+  MemorySink plain, shaded;
+  build_pyramid(src, fp, {&web_mercator_quad(), {z, z}, 2, &ramp, TileFormat::png, {}}, plain);
+  PyramidOptions opt{&web_mercator_quad(), {z, z}, 2, &ramp, TileFormat::png, {}};
+  opt.shade = &shade;
+  opt.shade_strength = 1.0;
+  build_pyramid(src, fp, opt, shaded);
+  ASSERT_EQ(plain.order, shaded.order);
+  // The shade raster warped by GDAL tells which pixels are fully lit (255) or dark (51).
+  long lit = 0, dark = 0;
+  for (const auto& [k, d] : plain.tiles) {
+    const auto [tz, tx, ty] = k;
+    DatasetPtr ref = gdalwarp_tile(shade_path, web_mercator_quad(), tz, tx, ty, "bilinear");
+    ASSERT_TRUE(ref);
+    std::vector<float> sh(256 * 256);
+    ASSERT_EQ(ref->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, 256, 256, sh.data(), 256, 256, GDT_Float32, 0, 0, nullptr),
+              CE_None);
+    const auto a = decode(d), b = decode(shaded.tiles.at(k));
+    for (int i = 0; i < 256 * 256; ++i) {
+      if (a[4 * i + 3] == 0) continue;
+      EXPECT_EQ(b[4 * i + 3], a[4 * i + 3]);
+      for (int c = 0; c < 3; ++c) {
+        if (sh[i] == 255.f) {
+          EXPECT_EQ(b[4 * i + c], a[4 * i + c]);
+          ++lit;
+        }
+        if (sh[i] == 51.f) {
+          EXPECT_NEAR(b[4 * i + c], a[4 * i + c] * 0.2, 0.5 + 1e-9);
+          ++dark;
+        }
+      }
+    }
+  }
+  EXPECT_GT(lit, 1000);
+  EXPECT_GT(dark, 1000);
 }
 
 TEST(TileFormats, MbtilesOpensInGdalAndPmtilesReadsBackEveryTile) {

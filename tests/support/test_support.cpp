@@ -95,7 +95,7 @@ double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b, 
 
 std::string sample_scene_dir(int size) {
   const fs::path dir =
-      fs::temp_directory_path() / ("qinling-sample-" + std::to_string(size) + "-v2-" + std::to_string(::getuid()));
+      fs::temp_directory_path() / ("qinling-sample-" + std::to_string(size) + "-v3-eco-aerial1-" + std::to_string(::getuid()));
   if (fs::exists(dir / "COMPLETE")) return dir.string();
   // Tests run in parallel: each generates into its own folder, the first rename wins.
   const fs::path tmp = dir.string() + ".tmp-" + std::to_string(::getpid());

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <numeric>
 
+#include "models/errors.hpp"
 #include "raster/source.hpp"
 #include "support/test_support.hpp"
 #include "vector/overlay.hpp"
@@ -112,4 +113,30 @@ TEST(GridBuild, ShaanxiBoundaryWorksAfterRepair) {
   const double expect = std::stod(r.output);
   EXPECT_NEAR(total, expect, 1e-4 * expect);
   EXPECT_GT(t.size(), 1800u);  // ~205 000 km² in 100 km² cells
+}
+
+TEST(GridLoad, MultiPolygonCellsAndDuplicateIds) {
+  test::TempDir dir;
+  // Cells stored as one-part MultiPolygons (as our GeoPackages write them) keep their rectangles.
+  auto cell = [](const char* id, int x) {
+    return std::string(R"({"type":"Feature","properties":{"cell_id":")") + id +
+           R"("},"geometry":{"type":"MultiPolygon","coordinates":[[[[)" + std::to_string(x) + ",0],[" +
+           std::to_string(x + 100) + ",0],[" + std::to_string(x + 100) + ",100],[" + std::to_string(x) +
+           ",100],[" + std::to_string(x) + ",0]]]]}}";
+  };
+  const std::string head =
+      R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4547"}},"features":[)";
+  test::write_text(dir / "ok.geojson", head + cell("a", 0) + "," + cell("b", 100) + "," + cell("c", 200) + "]}");
+  const auto t = vector::load_grid(dir / "ok.geojson", "cell_id", wkt4547());
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ((*t.ids)[2], "c");
+  EXPECT_EQ((*t.shapes)[1].points.size(), 5u);
+  EXPECT_DOUBLE_EQ(col(t, "area_m2").numbers[1], 10000);
+  test::write_text(dir / "dup.geojson", head + cell("a", 0) + "," + cell("b", 100) + "," + cell("a", 200) + "]}");
+  try {
+    vector::load_grid(dir / "dup.geojson", "cell_id", wkt4547());
+    FAIL() << "duplicate IDs accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("cell_id 'a' is used twice"), std::string::npos) << e.what();
+  }
 }
