@@ -56,6 +56,8 @@ int command_run(const std::string& job_file, const RunOptions& options, const Co
   WarningCollector warnings;
   RunRecorder recorder(plan, record);
   lock.describe_holder(recorder.run_id(), plan.job.name);
+  for (const auto& left : lock.sweep_stale_temporaries())
+    spdlog::info("removed {}, a temporary left by an interrupted run", left);
   if (const auto earlier = recorder.unchanged_since()) {
     recorder.skipped(*earlier);
     // Said even with --quiet (on stderr): a timing script must not mistake a skip for a fast run.

@@ -9,6 +9,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <regex>
+#include <csignal>
+#include <optional>
 #include <thread>
 
 #include "models/errors.hpp"
@@ -26,7 +29,45 @@ std::string read_holder(int fd) {
   return s.empty() ? "another qinling process (it has not said which yet)" : s;
 }
 
+// The temporary names our writers use, with the writer's pid (see raster/writer.cpp, tile_writers,
+// mbtiles, pmtiles, stac_item, run_report, aerial_footprints and the runner's work folder).
+std::optional<long> temporary_owner(const std::string& name) {
+  static const std::regex hidden(R"(^\..*\.(partial|staging)-([0-9]+)(\..*)?$|^\.qinling-work-([0-9]+)$)");
+  static const std::regex visible(R"(^.+\.(partial|tiles)-([0-9]+)(\..*)?$)");
+  std::smatch m;
+  if (std::regex_match(name, m, hidden)) return std::stol(m[2].matched ? m[2].str() : m[4].str());
+  if (std::regex_match(name, m, visible) && (m[1] == "partial" || name.find(".pmtiles.tiles-") != std::string::npos))
+    return std::stol(m[2].str());
+  return std::nullopt;
+}
+
+bool process_gone(long pid) { return pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH; }
+
+void sweep_folder(const fs::path& dir, int depth, std::vector<std::string>& removed) {
+  std::error_code ec;
+  std::vector<fs::path> subdirs;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path p = it->path();
+    const std::string name = p.filename().string();
+    if (name == ".qinling-checkpoint") continue;
+    if (const auto pid = temporary_owner(name); pid && process_gone(*pid)) {
+      std::error_code rm;
+      fs::remove_all(p, rm);
+      if (!rm) removed.push_back(p.string());
+    } else if (depth > 0 && it->is_directory(ec) && !it->is_symlink(ec)) {
+      subdirs.push_back(p);
+    }
+  }
+  for (const auto& d : subdirs) sweep_folder(d, depth - 1, removed);
+}
+
 }  // namespace
+
+std::vector<std::string> OutputLock::sweep_stale_temporaries() const {
+  std::vector<std::string> removed;
+  sweep_folder(fs::path(path_).parent_path(), 1, removed);
+  return removed;
+}
 
 OutputLock::OutputLock(const std::string& folder, double wait_seconds)
     : path_((fs::path(folder) / ".qinling.lock").string()) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qinling::pipeline {
 
@@ -20,6 +21,12 @@ class OutputLock {
   // Writes who holds the lock into the lock file, for the message another run prints.
   void describe_holder(std::int64_t run_id, const std::string& job);
   const std::string& path() const { return path_; }
+
+  // Removes what interrupted runs (SIGKILL, power loss) left in the folder and one level below:
+  // temporaries named `*.partial-PID*`, `.*.staging-PID.tif`, `.qinling-work-PID`, `*.tiles-PID`
+  // whose process is gone. Safe because we hold the lock: no live run writes here. The checkpoint
+  // folder is not touched (it is how a killed run resumes). Returns the paths removed.
+  std::vector<std::string> sweep_stale_temporaries() const;
 
  private:
   std::string path_;

@@ -212,7 +212,37 @@ TEST(Faults, RepeatedSigkillThenRerunGivesTheSameBytes) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const auto& o : kOutputs)
     EXPECT_TRUE(read_bytes(dir / ("out/" + o)) == reference[o]) << o << " differs after the rerun";
+  // The completed rerun swept what the killed runs left behind (their pids are gone).
+  for (const auto& e : fs::directory_iterator(dir / "out"))
+    EXPECT_FALSE(is_temporary(e.path().filename().string())) << "still there after the rerun: " << e.path();
   std::printf(
       "kill loop: %d rounds, %d killed in flight, run %.0f ms, %d temporary file(s) left by killed runs\n",
       rounds, killed, run_ms, leftovers);
+}
+
+TEST(Faults, ARunSweepsTemporariesOfDeadRunsAndKeepsEverythingElse) {
+  TempDir dir;
+  write_text(dir / "job.yaml", three_outputs_job());
+  // A pid that surely belongs to no process: a child that has exited and been reaped.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(wait_exit(child), 0);
+  const std::string dead = std::to_string(child), alive = std::to_string(::getpid());
+  fs::create_directories(dir / "out/sub");
+  fs::create_directories(dir / ("out/.qinling-work-" + dead));
+  fs::create_directories(dir / ("out/.xyz.partial-" + dead + "/3/4"));
+  const std::vector<std::string> stale = {".ndvi.partial-" + dead + ".tif", ".ndvi.staging-" + dead + ".tif",
+                                          "t.mbtiles.partial-" + dead, "sub/.f.partial-" + dead + ".gpkg",
+                                          "t.pmtiles.tiles-" + dead};
+  const std::vector<std::string> kept = {".ndvi.partial-" + alive + ".tif", "keep.tif", "notes.tiles-" + dead,
+                                         "sub/keep.partial.txt"};
+  for (const auto& f : stale) write_text(dir / ("out/" + f), "x");
+  for (const auto& f : kept) write_text(dir / ("out/" + f), "x");
+  const auto r = run_qinling("run " + (dir / "job.yaml") + " --out " + (dir / "out") + " --store none");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const auto& f : stale) EXPECT_FALSE(fs::exists(dir / ("out/" + f))) << f << " was not swept";
+  EXPECT_FALSE(fs::exists(dir / ("out/.qinling-work-" + dead)));
+  EXPECT_FALSE(fs::exists(dir / ("out/.xyz.partial-" + dead)));
+  for (const auto& f : kept) EXPECT_TRUE(fs::exists(dir / ("out/" + f))) << f << " must be kept";
+  EXPECT_NE(r.output.find("a temporary left by an interrupted run"), std::string::npos) << r.output;
 }
