@@ -60,6 +60,32 @@ void parse_bands(const YAML::Node& node, const std::string& key_path, const std:
   }
 }
 
+// `scenes:` and `mosaic:` of a mosaic input. Band numbers under `bands:` are parsed against the
+// first scene (in.path is set to it until the input is complete).
+void parse_scenes(MapReader& r, const std::string& kp, const std::string& base, InputSpec& in, Diagnostics& diag) {
+  if (const YAML::Node sn = r.take("scenes"); sn.IsDefined()) {
+    if (!sn.IsSequence() || sn.size() == 0) {
+      diag.error(sn, kp + ".scenes", "expected a list of scene files in priority order, e.g. [LC09_a.tif, LC08_b.tif]");
+    } else {
+      for (const auto& e : sn) {
+        if (e.IsScalar() && !e.Scalar().empty()) in.scenes.push_back(resolve_path(base, e.Scalar()));
+        else diag.error(e, kp + ".scenes", "expected a file name in the list of scenes");
+      }
+    }
+    if (!in.path.empty() || !in.frame_patterns.empty())
+      diag.error(sn, kp + ".scenes", "give either `path` or `scenes`, not both");
+    else if (!in.scenes.empty())
+      in.path = in.scenes.front();
+  }
+  const bool has_mosaic = r.has("mosaic");
+  r.get("mosaic", in.mosaic, false);
+  if (has_mosaic && in.scenes.empty())
+    diag.error(r.node()["mosaic"], kp + ".mosaic", "needs a list of files under `scenes:`");
+  if (!in.scenes.empty() && in.mosaic.empty()) in.mosaic = "first_valid";
+  if (has_mosaic && in.mosaic != "first_valid" && in.mosaic != "best_quality")
+    diag.error(r.node()["mosaic"], kp + ".mosaic", "unknown rule '" + in.mosaic + "' (first_valid or best_quality)");
+}
+
 void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job, Diagnostics& diag) {
   if (!node.IsMap()) {
     diag.error(node, "inputs", "expected a mapping of input name to {path, bands}");
@@ -84,6 +110,7 @@ void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job,
     } else if (r.get("path", p, false)) {
       in.path = resolve_path(base, p);
     }
+    parse_scenes(r, kp, base, in, diag);
     r.get("resampling", in.resampling, false);
     r.get("sensor", in.sensor, false);
     in.sensor_line = line_of(r.node()["sensor"]);
@@ -115,15 +142,37 @@ void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job,
     }
     const YAML::Node bands = r.take("bands");
     if (bands.IsDefined()) parse_bands(bands, kp + ".bands", base, in, diag);
-    else if (in.path.empty() && in.frame_patterns.empty() && r.ok()) diag.error(kv.second, kp, "needs a `path` or `bands`");
+    else if (in.path.empty() && in.frame_patterns.empty() && in.scenes.empty() && r.ok())
+      diag.error(kv.second, kp, "needs a `path` or `bands`");
     if (const YAML::Node extra = r.take("extra_bands"); extra.IsDefined()) {
+      if (!in.scenes.empty())
+        diag.error(extra, kp + ".extra_bands", "is not supported with `scenes:` (each scene is one stack)");
       InputSpec tmp;
       tmp.path = in.path;
       parse_bands(extra, kp + ".extra_bands", base, tmp, diag);
       for (auto& b : tmp.bands) in.extra_bands.push_back(std::move(b));
     }
     r.finish();
+    if (!in.scenes.empty()) {
+      // Band numbers were parsed against the first scene; each hidden scene reads its own file.
+      for (const auto& b : in.bands)
+        if (b.path != in.path)
+          diag.error(b.line, kp + ".bands." + b.name,
+                     "with `scenes:` a band is a band number of every scene, e.g. {red: 4}");
+      in.path.clear();
+    }
+    const InputSpec parent = in;
     job.inputs.push_back(std::move(in));
+    for (std::size_t i = 0; i < parent.scenes.size(); ++i) {
+      InputSpec scene = parent;
+      scene.name = parent.name + "[" + std::to_string(i) + "]";
+      scene.path = parent.scenes[i];
+      for (auto& b : scene.bands) b.path = scene.path;
+      scene.scenes.clear();
+      scene.mosaic.clear();
+      scene.scene_of = parent.name;
+      job.inputs.push_back(std::move(scene));
+    }
   }
 }
 

@@ -42,6 +42,12 @@ struct InputSpec {
   // A set of frames (aerial photos): `path` given as a glob ("flight/*.JPG") or a list of
   // files/globs. Absolute patterns, expanded when planning; such an input has no bands.
   std::vector<std::string> frame_patterns;
+  // A mosaic of scenes: `scenes: [a.tif, b.tif]` (absolute, in priority order). Each scene is
+  // planned as a hidden input "<name>[i]" right after this one (same sensor, mask, bands, so each
+  // keeps its own QA) and composed per pixel by `mosaic` (pipeline/mosaic.hpp).
+  std::vector<std::string> scenes;
+  std::string mosaic;    // first_valid | best_quality (with `scenes` only)
+  std::string scene_of;  // set on a hidden scene input: the mosaic input's name
 };
 
 struct StepSpec {

@@ -9,8 +9,10 @@
 
 #include "models/errors.hpp"
 #include "pipeline/input_checks.hpp"
+#include "pipeline/mosaic.hpp"
 #include "pipeline/sensor_profile.hpp"
 #include "pipeline/weather_select.hpp"
+#include "raster/hdf5_cube.hpp"
 #include "vector/ogr_io.hpp"
 
 namespace qinling::pipeline {
@@ -52,6 +54,7 @@ void resolve_frames(const InputSpec& in, Plan& plan, Diagnostics& diag, Validati
 // Opens every referenced file once; fills per-input band names and band sources.
 void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
   for (auto& in : plan.job.inputs) {
+    if (!in.scenes.empty()) continue;  // a mosaic: its hidden scene inputs follow (plan_mosaics)
     if (!in.frame_patterns.empty()) {
       resolve_frames(in, plan, diag, ctx);
       continue;
@@ -258,6 +261,8 @@ void plan_outputs(Plan& plan, Diagnostics& diag, const RunOptions& options) {
   const std::string base = options.out_dir.empty() ? plan.job.base_dir : fs::absolute(options.out_dir).lexically_normal().string();
   plan.out_dir = base;
   std::set<std::string> inputs, seen;
+  std::map<std::string, std::vector<raster::Hdf5LayerSpec>> cubes;  // hdf5 file → its layers
+  std::map<std::string, int> cube_lines;
   for (const auto& [path, info] : plan.files) inputs.insert(canonical_or_normal(path));
   for (size_t i = 0; i < plan.job.outputs.size(); ++i) {
     const OutputSpec& o = plan.job.outputs[i];
@@ -268,8 +273,10 @@ void plan_outputs(Plan& plan, Diagnostics& diag, const RunOptions& options) {
     if (step == nullptr) {
       diag.error(o.line, kp + ".from", "'" + o.from + "' is not a step id");
     } else {
-      const auto formats = step->output_formats();
+      auto formats = step->output_formats();
       if (format.empty() && !formats.empty()) format = formats.front();
+      // Every pixel layer can also go into an HDF5 cube (raster/hdf5_cube.hpp).
+      if (step->step_class() == StepClass::pixel) formats.push_back("hdf5");
       if (std::find(formats.begin(), formats.end(), format) == formats.end())
         diag.error(o.line, kp + ".format",
                    "step '" + o.from + "' cannot be written as '" + format + "' (formats: " + join(formats) + ")");
@@ -284,8 +291,28 @@ void plan_outputs(Plan& plan, Diagnostics& diag, const RunOptions& options) {
     }
     const std::string canon = canonical_or_normal(p.path);
     if (inputs.count(canon)) diag.error(o.line, kp + ".path", p.path + " is an input of this job; it would be overwritten");
-    if (!seen.insert(canon).second) diag.error(o.line, kp + ".path", p.path + " is written by two outputs");
+    if (format == "hdf5" && step != nullptr && step->step_class() == StepClass::pixel) {
+      // Several hdf5 outputs with one path are the variables (or times) of one file.
+      try {
+        if (!cube_lines.count(canon) && !seen.insert(canon).second)
+          diag.error(o.line, kp + ".path", p.path + " is written by two outputs");
+        cubes[canon].push_back(raster::parse_hdf5_options(o.options, o.from));
+        cube_lines[canon] = o.line;
+      } catch (const ConfigError& e) {
+        diag.error(o.line, kp + "." + std::string(e.what()).substr(0, std::string(e.what()).find(':')),
+                   std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
+      }
+    } else if (!seen.insert(canon).second) {
+      diag.error(o.line, kp + ".path", p.path + " is written by two outputs");
+    }
     plan.outputs.push_back(std::move(p));
+  }
+  for (const auto& [canon, layers] : cubes) {
+    try {
+      raster::check_hdf5_layers(layers);
+    } catch (const ConfigError& e) {
+      diag.error(cube_lines[canon], "outputs", canon + ": " + e.what());
+    }
   }
 }
 
@@ -352,6 +379,7 @@ Plan make_plan(const std::string& job_file, const RunOptions& options) {
   ValidationContext ctx;
   ctx.base_dir = plan.job.base_dir;
   resolve_inputs(plan, diag, ctx);
+  plan_mosaics(plan, diag, ctx);
   build_steps(plan, diag, ctx);
   if (plan.steps.empty() && diag.empty()) diag.error("the job has no steps; add one under `steps:`");
   order_steps(plan, diag);
@@ -360,6 +388,7 @@ Plan make_plan(const std::string& job_file, const RunOptions& options) {
   plan_grid(plan, diag);
   if (diag.empty()) check_input_rasters(plan, diag);
   diag.throw_if_any();
+  rank_mosaic_scenes(plan);  // best_quality mosaics: reads their quality bands once
   return plan;
 }
 

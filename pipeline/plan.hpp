@@ -35,6 +35,17 @@ struct InputMask {
   models::QaMask mask;
 };
 
+// A mosaic input composed per pixel from hidden per-scene inputs (pipeline/mosaic.hpp).
+struct MosaicInput {
+  std::string name, rule;           // rule: first_valid | best_quality
+  std::vector<std::string> scenes;  // hidden input names "<name>[i]", in listed order
+  std::vector<std::string> files;   // their files
+  std::vector<std::string> bands;   // band names shared by every scene
+  std::string qa_band;              // the quality band (empty: none); not part of validity
+  std::vector<int> order;           // scene indices in the order they are tried per pixel
+  std::vector<double> clear_fraction;  // per scene (best_quality only; else empty)
+};
+
 struct Plan {
   JobSpec job;
   raster::Grid grid;
@@ -46,6 +57,7 @@ struct Plan {
   std::map<std::string, std::string> vector_inputs;  // vector input name → file
   std::map<std::string, std::vector<std::string>> frame_inputs;  // frame set name → files, sorted
   std::vector<InputMask> masks;
+  std::vector<MosaicInput> mosaics;
   std::string out_dir;  // absolute folder outputs are resolved against
   int memory_mb = 512;
   const Step* step(const std::string& id) const;

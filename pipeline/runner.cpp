@@ -21,9 +21,11 @@
 #include <unistd.h>
 
 #include "models/errors.hpp"
+#include "raster/hdf5_cube.hpp"
 #include "raster/source.hpp"
 #include "raster/writer.hpp"
 #include "pipeline/checkpoint.hpp"
+#include "pipeline/mosaic.hpp"
 #include "pipeline/mpi_world.hpp"
 #include "pipeline/run_record.hpp"
 
@@ -60,7 +62,7 @@ Needed find_needed(const Plan& plan) {
     }
   }
   for (const auto& o : plan.outputs)
-    if (plan.step(o.step_id)->step_class() == StepClass::pixel) layers.insert(o.step_id);
+    if (plan.step(o.step_id)->step_class() == StepClass::pixel && o.format != "hdf5") layers.insert(o.step_id);
   Needed n;
   for (const auto& s : plan.steps) {
     if (!want.count(s->id)) spdlog::warn("step '{}' is not used by any output; skipped", s->id);
@@ -69,6 +71,7 @@ Needed find_needed(const Plan& plan) {
       n.halo += s->halo();
     }
   }
+  expand_mosaic_needs(plan, want);  // a mosaic band is composed from its scenes' bands
   for (const auto& m : plan.masks)  // a masked band needs its quality band read too
     for (const auto& k : m.band_keys)
       if (want.count(k)) want.insert(m.qa_key);
@@ -140,6 +143,7 @@ void compute_window(WindowValues& wv, const Needed& needed, const Plan& plan, ra
         if (std::isnan(q[i]) || m.mask.masked(std::uint32_t(q[i]))) v[i] = NAN;
     }
   }
+  compose_mosaics(plan, wv.values, n);
   std::vector<const float*> in;
   const Step::Shape shape{wv.padded.width, wv.padded.height, std::abs(plan.grid.geotransform[1]),
                           std::abs(plan.grid.geotransform[5])};
@@ -172,6 +176,7 @@ struct Target {
 
 // The block size the final file of `t` will have (what a direct block writer aligns windows to).
 std::array<int, 2> final_block(const Plan& plan, const Target& t, int threads) {
+  if (t.format == "hdf5") return {1, 1};  // its chunks are written from whole strips, any window plan fits
   auto opts = raster::default_creation_options(t.format, threads);
   for (const auto& [k, v] : t.options) opts[k] = v;
   const auto yes = [&](const char* k) {
@@ -293,6 +298,20 @@ void publish(const raster::StagingRaster& staging, const Target& t, int threads,
   progress.done();
 }
 
+// Writes one HDF5 cube from finished staging rasters (serially: Debian's HDF5 is not thread-safe).
+void publish_cube(const std::string& path, const std::vector<raster::Hdf5Layer>& layers, Progress& progress) {
+  progress.phase(fs::path(path).filename().string() + ": finishing");
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  raster::publish_hdf5(path, layers, [&](double f) {
+    progress.update(f);
+    if (Progress::cancel_requested()) throw Cancelled();
+    return true;
+  });
+  if (Progress::cancel_requested()) throw Cancelled();
+  progress.done();
+}
+
 // The raster pass of a run, on every rank: plan the windows, skip those the checkpoint holds,
 // compute this rank's share; then rank 0 publishes every target. Fills `report`.
 void raster_pass(const Plan& plan, const Needed& needed, int threads, std::int64_t budget,
@@ -348,11 +367,18 @@ void raster_pass(const Plan& plan, const Needed& needed, int threads, std::int64
     });
     mpi::collective([&] {
       if (!mpi::is_root()) return;
+      std::map<std::string, std::vector<raster::Hdf5Layer>> cubes;  // one HDF5 file per path
       for (std::size_t i = 0; i < targets.size(); ++i) {
+        if (targets[i].format == "hdf5") {
+          cubes[targets[i].path].push_back(
+              {raster::parse_hdf5_options(targets[i].options, targets[i].id), &checkpoint->staging(i)});
+          continue;
+        }
         const auto name = fs::path(targets[i].path).filename().string();
         publish(checkpoint->staging(i), targets[i], threads,
                 name + (targets[i].is_output ? ": finishing" : ": work layer"), progress);
       }
+      for (const auto& [path, layers] : cubes) publish_cube(path, layers, progress);
     });
   } catch (const Cancelled&) {
     throw;  // Ctrl-C keeps the checkpoint: a later run resumes
@@ -408,7 +434,7 @@ RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
   for (const auto& o : plan.outputs)
     if (plan.step(o.step_id)->step_class() == StepClass::pixel) {
       targets.push_back({o.step_id, o.path, o.format, o.options, true});
-      if (!layer_files.count(o.step_id)) layer_files[o.step_id] = o.path;
+      if (!layer_files.count(o.step_id) && o.format != "hdf5") layer_files[o.step_id] = o.path;
     }
   for (const auto& id : needed.layers)
     if (!layer_files.count(id)) {

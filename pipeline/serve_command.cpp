@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include "models/errors.hpp"
 #include "pipeline/tile_router.hpp"
+#include "pipeline/viewer_assets.hpp"
 #include "raster/pmtiles.hpp"
 #include "raster/tile_metadata.hpp"
 
@@ -114,6 +116,14 @@ std::string capabilities(const std::map<std::string, std::unique_ptr<Layer>>& la
   return raster::wmts_capabilities(list, base + "/wmts?");
 }
 
+std::optional<std::string> read_whole(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::ostringstream b;
+  b << f.rdbuf();
+  return b.str();
+}
+
 }  // namespace
 
 int command_serve(const ServeOptions& o, const CommonFlags& flags) {
@@ -125,12 +135,22 @@ int command_serve(const ServeOptions& o, const CommonFlags& flags) {
   httplib::Server svr;
   const int threads = std::max(1, o.threads);
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(std::size_t(threads)); };
+  // Counters for /stats: a client (or a test) can see that a page really fetched tiles.
+  std::atomic<long long> n_requests{0}, n_tiles{0}, n_tiles_missing{0};
+  const auto viewer_dir = find_viewer_dir();
+  std::vector<raster::WmtsLayer> layer_list;
+  for (const auto& [id, l] : layers) layer_list.push_back(l->info);
+  const std::string layer_list_json = layers_json(layer_list);
   auto base_of = [](const httplib::Request& req) { return "http://" + req.get_header_value("Host"); };
   auto send_tile = [&](httplib::Response& res, const std::string& layer, const std::string& set, int z, int x, int y) {
     auto it = layers.find(layer);
     if (it == layers.end()) return void(res.status = 404);
     const auto t = it->second->tile(set, z, x, y);
-    if (!t) return void(res.status = 404);
+    if (!t) {
+      ++n_tiles_missing;
+      return void(res.status = 404);
+    }
+    ++n_tiles;
     res.set_content(*t, raster::tile_mime(it->second->info.format));
     res.set_header("Cache-Control", "max-age=3600");
   };
@@ -150,8 +170,18 @@ int command_serve(const ServeOptions& o, const CommonFlags& flags) {
     res.set_content(raster::tilejson(info, base_of(req) + "/" + l.id + "/{z}/{x}/{y}." + raster::tile_extension(l.format)),
                     "application/json");
   };
+  auto send_asset = [&](httplib::Response& res, const std::string& name) {
+    const auto body = viewer_dir ? read_whole(*viewer_dir + "/" + name) : std::nullopt;
+    if (!body) return void(res.status = 404);
+    res.set_content(*body, viewer_mime(name));
+  };
   auto send_index = [&](const httplib::Request& req, httplib::Response& res) {
-    std::string html = "<!doctype html><title>qinling tiles</title><h1>qinling tiles</h1><p>WMTS: <a href=\"" +
+    if (viewer_dir) {
+      if (const auto page = read_whole(*viewer_dir + "/index.html")) return res.set_content(*page, viewer_mime("index.html"));
+    }
+    std::string html = "<!doctype html><title>qinling tiles</title><h1>qinling tiles</h1><p>The map viewer is not "
+                       "available: its files (OpenLayers, bundled at build time with npm) were not found next to the "
+                       "qinling binary; rebuild with npm installed or set QINLING_VIEWER_DIR.</p><p>WMTS: <a href=\"" +
                        base_of(req) + "/wmts/1.0.0/WMTSCapabilities.xml\">WMTSCapabilities.xml</a></p><ul>";
     for (const auto& [id, l] : layers)
       html += "<li>" + id + ": <a href=\"" + id + "/tilejson.json\">TileJSON</a>, XYZ " + base_of(req) + "/" + id +
@@ -165,12 +195,21 @@ int command_serve(const ServeOptions& o, const CommonFlags& flags) {
       res.status = 405;
       return httplib::Server::HandlerResponse::Handled;
     }
+    ++n_requests;
     const TileRoute r = route_tile_request(req.path, req.params);
     switch (r.kind) {
       case TileRoute::Kind::index: send_index(req, res); break;
       case TileRoute::Kind::capabilities: res.set_content(capabilities(layers, base_of(req)), "application/xml"); break;
       case TileRoute::Kind::tilejson: send_tilejson(req, res, r.layer); break;
       case TileRoute::Kind::tile: send_tile(res, r.layer, r.matrix_set, r.z, r.x, r.y); break;
+      case TileRoute::Kind::viewer_asset: send_asset(res, r.asset); break;
+      case TileRoute::Kind::layers: res.set_content(layer_list_json, "application/json"); break;
+      case TileRoute::Kind::stats:
+        res.set_content("{\"requests\": " + std::to_string(n_requests.load()) + ", \"tiles\": " +
+                            std::to_string(n_tiles.load()) + ", \"tiles_not_found\": " +
+                            std::to_string(n_tiles_missing.load()) + "}\n",
+                        "application/json");
+        break;
       case TileRoute::Kind::bad_request: res.status = 400; break;
       case TileRoute::Kind::not_found: res.status = 404; break;
     }
@@ -184,6 +223,10 @@ int command_serve(const ServeOptions& o, const CommonFlags& flags) {
     for (const auto& [id, l] : layers)
       std::printf("  %s: http://%s:%d/%s/{z}/{x}/{y}.%s\n", id.c_str(), o.host.c_str(), o.port, id.c_str(),
                   raster::tile_extension(l->info.format));
+    if (viewer_dir)
+      std::printf("viewer: http://%s:%d/ (a map with a layer switcher and legends)\n", o.host.c_str(), o.port);
+    else
+      std::printf("viewer: not available (no OpenLayers bundle found; the build had no npm)\n");
     std::printf("WMTS (QGIS: Layer > Add WMS/WMTS Layer): http://%s:%d/wmts/1.0.0/WMTSCapabilities.xml\n", o.host.c_str(),
                 o.port);
     std::fflush(stdout);

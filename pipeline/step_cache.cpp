@@ -59,6 +59,7 @@ std::string input_identity(const Plan& plan, const InputSpec& in) {
             {"select", in.select}, {"units", in.units}};
   std::set<std::string> files;
   if (!in.path.empty()) files.insert(in.path);
+  files.insert(in.scenes.begin(), in.scenes.end());  // a mosaic's scenes
   for (const auto& b : in.bands) {
     j["bands"].push_back({b.name, b.path, b.band});
     files.insert(b.path);

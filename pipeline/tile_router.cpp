@@ -88,10 +88,22 @@ TileRoute route_kvp(const std::multimap<std::string, std::string>& params) {
 TileRoute route_tile_request(const std::string& path, const std::multimap<std::string, std::string>& params) {
   TileRoute r;
   if (path.empty() || path.front() != '/') return r;
-  if (path == "/") {
+  if (path == "/" || path == "/viewer/" || path == "/viewer") {
     r.kind = TileRoute::Kind::index;
     return r;
   }
+  if (path == "/layers.json" || path == "/stats") {
+    r.kind = path == "/stats" ? TileRoute::Kind::stats : TileRoute::Kind::layers;
+    return r;
+  }
+  // Anything else under /viewer/ falls through, so a layer named "viewer" is still reachable.
+  if (path.rfind("/viewer/", 0) == 0)
+    for (const char* a : kViewerAssets)
+      if (path.compare(8, std::string::npos, a) == 0) {
+        r.kind = TileRoute::Kind::viewer_asset;
+        r.asset = a;
+        return r;
+      }
   if (path == "/wmts") return route_kvp(params);
   if (path == "/wmts/1.0.0/WMTSCapabilities.xml") {
     r.kind = TileRoute::Kind::capabilities;

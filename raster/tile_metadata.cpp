@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -40,7 +41,47 @@ std::string xml_escape(const std::string& t) {
   return o;
 }
 
+const char* kind_name(RampKind k) {
+  return k == RampKind::categorical ? "categorical" : k == RampKind::diverging ? "diverging" : "continuous";
+}
+
+std::string hex_colour(const Rgba& c) {
+  char b[16];
+  std::snprintf(b, sizeof b, "#%02x%02x%02x%02x", c[0], c[1], c[2], c[3]);
+  return b;
+}
+
 }  // namespace
+
+Legend make_legend(const ColourRamp& ramp, const RampRenderer& renderer) {
+  Legend l;
+  l.ramp = ramp.name;
+  l.kind = ramp.kind;
+  if (ramp.kind == RampKind::categorical) {
+    for (const auto& c : ramp.classes) l.entries.push_back({c.value, c.colour, c.label});
+    return l;
+  }
+  // Nine samples are enough for a CSS gradient to follow the ramp's stops closely.
+  constexpr int kSamples = 9;
+  for (int i = 0; i < kSamples; ++i) {
+    const double v = renderer.min() + (renderer.max() - renderer.min()) * i / (kSamples - 1);
+    l.entries.push_back({v, renderer.colour(float(v)), ""});
+  }
+  return l;
+}
+
+std::string legend_json(const Legend& legend) {
+  std::ostringstream s;
+  s << "{\"ramp\": \"" << json_escape(legend.ramp) << "\", \"kind\": \"" << kind_name(legend.kind)
+    << "\", \"entries\": [";
+  for (std::size_t i = 0; i < legend.entries.size(); ++i) {
+    const auto& e = legend.entries[i];
+    s << (i ? ", " : "") << "{\"value\": " << num(e.value) << ", \"colour\": \"" << hex_colour(e.colour)
+      << "\", \"label\": \"" << json_escape(e.label) << "\"}";
+  }
+  s << "]}";
+  return s.str();
+}
 
 std::string tilejson(const TilesetInfo& info, const std::string& tiles_url) {
   const BBox& b = info.lonlat;
@@ -142,7 +183,10 @@ std::string tileset_manifest(const WmtsLayer& l) {
     }
     s << "]";
   }
-  s << "\n  }\n}\n";
+  s << "\n  }";
+  // Last, so that the manifest's own keys ("name", "title") are found before any legend text.
+  if (l.legend) s << ",\n  \"legend\": " << legend_json(*l.legend);
+  s << "\n}\n";
   return s.str();
 }
 
@@ -172,6 +216,18 @@ WmtsLayer parse_tileset_manifest(const std::string& text, const std::string& pat
       s.ranges.push_back({std::stoi((*r)[1]), std::stoi((*r)[2]), std::stoi((*r)[3]), std::stoi((*r)[4]),
                           std::stoi((*r)[5])});
     l.sets.push_back(std::move(s));
+  }
+  if (std::regex_search(text, m, std::regex(R"re("legend"\s*:\s*\{\s*"ramp"\s*:\s*"([^"]*)"\s*,\s*"kind"\s*:\s*"(\w+)")re"))) {
+    Legend g;
+    g.ramp = m[1].str();
+    g.kind = m[2].str() == "categorical" ? RampKind::categorical
+             : m[2].str() == "diverging" ? RampKind::diverging
+                                         : RampKind::continuous;
+    const std::string rest = text.substr(std::size_t(m.position(0)));
+    const std::regex e_re(R"re(\{"value"\s*:\s*([-+0-9.eE]+|nan|inf)\s*,\s*"colour"\s*:\s*"([^"]*)"\s*,\s*"label"\s*:\s*"([^"]*)"\})re");
+    for (auto e = std::sregex_iterator(rest.begin(), rest.end(), e_re); e != std::sregex_iterator(); ++e)
+      if (const auto c = parse_colour((*e)[2].str())) g.entries.push_back({std::strtod((*e)[1].str().c_str(), nullptr), *c, (*e)[3].str()});
+    l.legend = std::move(g);
   }
   return l;
 }

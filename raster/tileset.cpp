@@ -54,6 +54,7 @@ TilesetReport build_tileset(const TilesetRequest& req) {
   WmtsLayer layer;
   layer.id = layer.title = name;
   layer.format = req.format;
+  if (renderer) layer.legend = make_legend(req.ramp ? *req.ramp : default_ramp(), *renderer);
   TilesetInfo mercator_info;
 
   for (const auto& id : req.matrix_sets) {

@@ -21,6 +21,7 @@ PACKAGES=(
   python3-scipy python3-h5py
   wrk clang libclang-rt-14-dev
   libopenmpi-dev openmpi-bin slurm-wlm munge
+  chromium  # viewer test: headless page load against `qinling serve` (~25 s to install)
 )
 
 missing=()

@@ -95,3 +95,18 @@ TEST(TileRouter, VeryLongPathsAreRoutedWithoutTrouble) {
             Kind::tile);  // a long unknown layer: 404 later
   EXPECT_EQ(route("/rgb/" + std::string(5000, '1') + "/0/0.png").kind, Kind::not_found);
 }
+
+TEST(TileRouter, ViewerRoutesReachOnlyTheListedAssets) {
+  EXPECT_EQ(route("/viewer/").kind, Kind::index);
+  EXPECT_EQ(route("/layers.json").kind, Kind::layers);
+  EXPECT_EQ(route("/stats").kind, Kind::stats);
+  const auto a = route("/viewer/ol.js");
+  ASSERT_EQ(a.kind, Kind::viewer_asset);
+  EXPECT_EQ(a.asset, "ol.js");
+  EXPECT_EQ(route("/viewer/../tileset.json").kind, Kind::not_found);
+  EXPECT_EQ(route("/viewer/ol.js.map").kind, Kind::not_found);
+  EXPECT_EQ(route("/viewer/index.html/x").kind, Kind::not_found);
+  // A layer named "viewer" keeps its tiles and TileJSON.
+  EXPECT_EQ(route("/viewer/3/1/2.png").kind, Kind::tile);
+  EXPECT_EQ(route("/viewer/tilejson.json").kind, Kind::tilejson);
+}
