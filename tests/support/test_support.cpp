@@ -1,7 +1,10 @@
 #include "support/test_support.hpp"
 
+#include <arpa/inet.h>
 #include <gdal_priv.h>
+#include <netinet/in.h>
 #include <ogr_spatialref.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,4 +150,16 @@ void make_raster(const std::string& path, int width, int height, int bands, unsi
   }
   GDALClose(ds);
 }
+int free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t n = sizeof a;
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
 }  // namespace qinling::test

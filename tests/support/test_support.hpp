@@ -26,6 +26,9 @@ struct CommandResult {
 
 // Runs a shell command; returns its exit code and combined output.
 CommandResult run_command(const std::string& command);
+
+// A TCP port on the loopback that was free a moment ago (for `qinling serve` in tests).
+int free_port();
 // Runs the built `qinling` with `args` (already shell-quoted as needed).
 CommandResult run_qinling(const std::string& args);
 
