@@ -35,15 +35,6 @@ class WarningSink : public spdlog::sinks::base_sink<std::mutex> {
   void flush_() override {}
 };
 
-std::string iso_utc(std::int64_t t) {
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {

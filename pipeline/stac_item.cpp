@@ -20,8 +20,6 @@ namespace qinling::pipeline {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
 std::string iso_utc(std::int64_t t) {
   const std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
@@ -30,6 +28,8 @@ std::string iso_utc(std::int64_t t) {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+namespace {
 
 json yaml_to_json(const YAML::Node& n) {
   if (n.IsMap()) {

@@ -23,6 +23,9 @@ struct StacContext {
 // "out/ndvi.tif" → "out/ndvi.stac.json".
 std::string stac_item_path(const std::string& raster_path);
 
+// A Unix time as the RFC 3339 UTC text STAC and the run report use ("2026-07-01T12:00:00Z").
+std::string iso_utc(std::int64_t unix_seconds);
+
 // Builds the Item for `raster_path` (read back with GDAL for its grid and CRS).
 nlohmann::json make_stac_item(const std::string& raster_path, const StacContext& ctx);
 
