@@ -128,6 +128,11 @@ void MapReader::finish() {
   std::string allowed;
   for (const auto& k : taken_) allowed += (allowed.empty() ? "" : ", ") + k;
   for (const auto& kv : node_) {
+    if (!kv.first.IsScalar()) {  // `{a: 1}: x` or `[a]: x` is valid YAML but never one of our keys
+      diag_.error(line_of(kv.first), path_.empty() ? "(top level)" : path_, "a key must be a plain name, not a list or a mapping (allowed here: " +
+                                                allowed + ")");
+      continue;
+    }
     const std::string k = kv.first.as<std::string>();
     if (std::find(taken_.begin(), taken_.end(), k) != taken_.end()) continue;
     std::string hint;

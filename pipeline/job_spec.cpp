@@ -248,6 +248,8 @@ void parse_outputs(const YAML::Node& node, JobSpec& job, Diagnostics& diag) {
   }
 }
 
+void parse_root(const YAML::Node& root, JobSpec& job, Diagnostics& diag);
+
 }  // namespace
 
 JobSpec parse_job(const std::string& file, Diagnostics& diag) {
@@ -271,8 +273,22 @@ JobSpec parse_job(const std::string& file, Diagnostics& diag) {
   } catch (const YAML::Exception& e) {
     throw ConfigError(file + ": cannot read the job: " + e.what());
   }
+  // Our readers check the shapes they expect; anything they did not foresee (a list or a mapping used
+  // as a key, say) still ends as a located job error, never as an "unexpected failure".
+  try {
+    parse_root(root, job, diag);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": unexpected YAML here (" + e.msg +
+                      "); keys are plain names and values have the types shown in the README's job-file section");
+  }
+  return job;
+}
+
+namespace {
+
+void parse_root(const YAML::Node& root, JobSpec& job, Diagnostics& diag) {
   MapReader r(root, "", diag);
-  if (!r.ok()) return job;
+  if (!r.ok()) return;
   r.get("job", job.name, true);
   r.get("memory_mb", job.memory_mb, false);
   if (job.memory_mb < 16) diag.error(root["memory_mb"], "memory_mb", "must be at least 16");
@@ -283,7 +299,8 @@ JobSpec parse_job(const std::string& file, Diagnostics& diag) {
   if (const YAML::Node n = r.take("outputs"); n.IsDefined()) parse_outputs(n, job, diag);
   else diag.error(root, "outputs", "is required");
   r.finish();
-  return job;
 }
+
+}  // namespace
 
 }  // namespace qinling::pipeline

@@ -347,3 +347,12 @@ TEST_F(Catalogue, OutputPathsEscapingTheOutputFolder) {
     EXPECT_FALSE(fs::exists(dir / "escaped.tif"));
   }
 }
+
+// Found by the rules fuzzer: a list or a mapping used as a key is valid YAML that none of our readers
+// expects; it is a located job error (exit 2), not an "unexpected failure".
+TEST_F(Catalogue, ListOrMappingUsedAsAKey) {
+  expect_rejected(job(crop, "bands: {red: 4, nir: 5}", "{a: 1}: 2\n"), {"bad.yaml:2", "plain name"});
+  expect_rejected("job: catalogue\ninputs:\n  [scene]: {path: " + crop +
+                      "}\nsteps: []\noutputs:\n  - {from: ndvi, path: ndvi.tif, format: cog}\n",
+                  {"bad.yaml:3", "plain name"});
+}
