@@ -7,6 +7,8 @@
 #   --merge       add the new interesting inputs to tests/fuzz/corpus (minimised with -merge=1)
 #   TARGET        job_plan rules stations cron tile_router (default: all)
 # Build folder: QINLING_FUZZ_BUILD_DIR (default build-fuzz beside the sources).
+# QINLING_FUZZ_SEED=N fixes libFuzzer's seed, so a CI run explores the same inputs every time (a
+# gate must not fail at random); leave it unset for exploratory runs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${QINLING_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
@@ -39,7 +41,7 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "$WORK/$t/corpus" "$WORK/$t/artifacts"
   cp "$ROOT/tests/fuzz/corpus/$t/"* "$WORK/$t/corpus/"
   start=$(date +%s)
-  if "$BUILD_DIR/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=8192 -timeout=20 -rss_limit_mb=2048 \
+  if "$BUILD_DIR/fuzz/fuzz_$t" ${QINLING_FUZZ_SEED:+-seed=$QINLING_FUZZ_SEED} -max_total_time="$SECONDS_EACH" -max_len=8192 -timeout=20 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$WORK/$t/artifacts/" "$WORK/$t/corpus" > "$WORK/$t/log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$WORK/$t/log" | grep -o '[0-9]*$' || echo "?")
     echo "fuzz: $t ok ($runs inputs in $(( $(date +%s) - start )) s)"
