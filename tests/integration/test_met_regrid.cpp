@@ -23,15 +23,6 @@ std::string python(const std::string& args) {
   return r.output;
 }
 
-double field(const std::string& out, const std::string& key) {
-  const auto p = out.find(key + " ");
-  if (p == std::string::npos) {
-    ADD_FAILURE() << "no " << key << " in: " << out;
-    return 1e99;
-  }
-  return std::stod(out.substr(p + key.size() + 1));
-}
-
 // A job regridding `source` with each method onto `grid`, one COG per method.
 void run_regrid(const TempDir& dir, const std::string& grid, const std::string& source,
                 const std::vector<std::string>& methods, const std::string& extra = "") {

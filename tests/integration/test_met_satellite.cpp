@@ -37,15 +37,6 @@ std::string diff_to(const std::string& tif, const std::string& expr) {
   return r.output;
 }
 
-double field(const std::string& out, const std::string& key) {
-  const auto p = out.find(key + " ");
-  if (p == std::string::npos) {
-    ADD_FAILURE() << "no " << key << " in: " << out;
-    return 1e99;
-  }
-  return std::stod(out.substr(p + key.size() + 1));
-}
-
 }  // namespace
 
 TEST(MetSatellite, AgriGeostationaryGridMatchesTheCgmsFormulas) {

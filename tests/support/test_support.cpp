@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <gdal_priv.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <ogr_spatialref.h>
 #include <sys/socket.h>
@@ -160,6 +161,15 @@ int free_port() {
   ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
   ::close(s);
   return ntohs(a.sin_port);
+}
+
+double field(const std::string& out, const std::string& key) {
+  const auto p = out.find(key + " ");
+  if (p == std::string::npos) {
+    ADD_FAILURE() << "no " << key << " in: " << out;
+    return 1e99;
+  }
+  return std::stod(out.substr(p + key.size() + 1));
 }
 
 }  // namespace qinling::test

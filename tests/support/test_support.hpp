@@ -29,6 +29,10 @@ CommandResult run_command(const std::string& command);
 
 // A TCP port on the loopback that was free a moment ago (for `qinling serve` in tests).
 int free_port();
+
+// The number after `KEY ` in a reference script's output ("MAXDIFF 1e-7 NAN 0"); a test failure and
+// 1e99 when the key is missing.
+double field(const std::string& out, const std::string& key);
 // Runs the built `qinling` with `args` (already shell-quoted as needed).
 CommandResult run_qinling(const std::string& args);
 
