@@ -76,13 +76,18 @@ double sample_cubic(const SourceLattice& s, double px, double py) {
 
 double lonlat_quad_area(const double lon[4], const double lat[4], double radius) {
   constexpr double deg = 3.14159265358979323846 / 180.0;
-  double x[4], y[4];
+  const double y[4] = {std::sin(lat[0] * deg), std::sin(lat[1] * deg), std::sin(lat[2] * deg), std::sin(lat[3] * deg)};
+  return lonlat_quad_area_sin(lon, y, radius);
+}
+
+double lonlat_quad_area_sin(const double lon[4], const double y[4], double radius) {
+  constexpr double deg = 3.14159265358979323846 / 180.0;
+  double x[4];
   for (int k = 0; k < 4; ++k) {
     double l = lon[k] - lon[0];  // relative to the first corner: a cell across the antimeridian stays small
     if (l > 180) l -= 360;
     if (l < -180) l += 360;
     x[k] = l * deg;
-    y[k] = std::sin(lat[k] * deg);
   }
   double a = 0;
   for (int k = 0; k < 4; ++k) a += x[k] * y[(k + 1) % 4] - x[(k + 1) % 4] * y[k];

@@ -37,5 +37,8 @@ double sample_cubic(const SourceLattice& s, double px, double py);
 // (degrees): the shoelace area in Lambert's cylindrical equal-area coordinates (λ, sin φ), exact
 // for cells bounded by meridians and parallels and second-order accurate for any small cell.
 double lonlat_quad_area(const double lon[4], const double lat[4], double radius = kAuthalicRadius);
+// The same with sin(latitude) of each corner given: the vertices of a mesh of cells are shared by
+// four cells, so the regridder takes each sine once.
+double lonlat_quad_area_sin(const double lon[4], const double sin_lat[4], double radius = kAuthalicRadius);
 
 }  // namespace qinling::models

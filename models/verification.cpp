@@ -1,5 +1,6 @@
 #include "models/verification.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -75,6 +76,21 @@ void Contingency::merge(const Contingency& c) {
   correct_negatives += c.correct_negatives;
 }
 
+ScoreSums::ScoreSums(const std::vector<double>& thresholds) {
+  for (double t : thresholds) cat.push_back(Contingency{t});
+}
+
+void ScoreSums::add(double f, double o) {
+  if (std::isnan(f) || std::isnan(o)) return;
+  cont.add(f, o);
+  for (auto& c : cat) c.add(f, o);
+}
+
+void ScoreSums::merge(const ScoreSums& s) {
+  cont.merge(s.cont);
+  for (std::size_t i = 0; i < cat.size() && i < s.cat.size(); ++i) cat[i].merge(s.cat[i]);
+}
+
 CategoricalScores categorical_scores(const Contingency& c) {
   const double a = double(c.hits), b = double(c.false_alarms), m = double(c.misses), d = double(c.correct_negatives);
   const double n = a + b + m + d;
@@ -87,6 +103,86 @@ CategoricalScores categorical_scores(const Contingency& c) {
   s.frequency_bias = ratio(a + b, a + m);
   s.accuracy = ratio(a + d, n);
   return s;
+}
+
+}  // namespace qinling::models
+
+namespace qinling::models {
+
+void FssSums::merge(const FssSums& s) {
+  n += s.n;
+  sum_d2 += s.sum_d2;
+  sum_f2 += s.sum_f2;
+  sum_o2 += s.sum_o2;
+}
+
+double fss(const FssSums& s) {
+  const double ref = s.sum_f2 + s.sum_o2;
+  return ref > 0 ? 1.0 - s.sum_d2 / ref : std::numeric_limits<double>::quiet_NaN();
+}
+
+namespace {
+// Summed-area table of `flag(i)` over a width × height grid: t[(y + 1)(w + 1) + x + 1] = count in [0,x]×[0,y].
+template <class Flag>
+void summed_area(int width, int height, Flag flag, std::vector<std::uint32_t>& t) {
+  const std::size_t w1 = std::size_t(width) + 1;
+  t.assign(w1 * (std::size_t(height) + 1), 0);
+  for (int y = 0; y < height; ++y) {
+    std::uint32_t row = 0;
+    for (int x = 0; x < width; ++x) {
+      row += flag(std::size_t(y) * std::size_t(width) + std::size_t(x)) ? 1u : 0u;
+      t[(std::size_t(y) + 1) * w1 + std::size_t(x) + 1] = t[std::size_t(y) * w1 + std::size_t(x) + 1] + row;
+    }
+  }
+}
+}  // namespace
+
+FssTables fss_tables(const float* f, const float* o, int width, int height, double threshold) {
+  FssTables t;
+  t.width = width;
+  t.height = height;
+  t.threshold = threshold;
+  auto valid = [&](std::size_t i) { return !std::isnan(f[i]) && !std::isnan(o[i]); };
+  summed_area(width, height, valid, t.valid);
+  summed_area(width, height, [&](std::size_t i) { return valid(i) && f[i] >= threshold; }, t.forecast);
+  summed_area(width, height, [&](std::size_t i) { return valid(i) && o[i] >= threshold; }, t.observed);
+  return t;
+}
+
+FssSums fss_window_sums(const FssTables& t, int window, int row_begin, int row_end) {
+  FssSums s;
+  s.threshold = t.threshold;
+  s.window = window;
+  const std::size_t w1 = std::size_t(t.width) + 1;
+  auto box = [&](const std::vector<std::uint32_t>& a, std::size_t x0, std::size_t y0, std::size_t x1,
+                 std::size_t y1) {
+    return double(std::int64_t(a[y1 * w1 + x1]) - a[y0 * w1 + x1] - a[y1 * w1 + x0] + a[y0 * w1 + x0]);
+  };
+  const int h = window / 2;
+  for (int y = row_begin; y < row_end; ++y) {
+    const std::size_t y0 = std::size_t(std::max(0, y - h)), y1 = std::size_t(std::min(t.height, y + h + 1));
+    for (int x = 0; x < t.width; ++x) {
+      if (box(t.valid, std::size_t(x), std::size_t(y), std::size_t(x) + 1, std::size_t(y) + 1) == 0) continue;
+      const std::size_t x0 = std::size_t(std::max(0, x - h)), x1 = std::size_t(std::min(t.width, x + h + 1));
+      const double cells = box(t.valid, x0, y0, x1, y1);
+      const double pf = box(t.forecast, x0, y0, x1, y1) / cells, po = box(t.observed, x0, y0, x1, y1) / cells;
+      ++s.n;
+      s.sum_d2 += (pf - po) * (pf - po);
+      s.sum_f2 += pf * pf;
+      s.sum_o2 += po * po;
+    }
+  }
+  return s;
+}
+
+std::vector<FssSums> fss_sums(const float* f, const float* o, int width, int height,
+                              const std::vector<double>& thresholds, const std::vector<int>& windows) {
+  std::vector<FssSums> out;
+  for (double t : thresholds) {
+    const FssTables tables = fss_tables(f, o, width, height, t);
+    for (int n : windows) out.push_back(fss_window_sums(tables, n, 0, height));
+  }
+  return out;
 }
 
 }  // namespace qinling::models

@@ -39,4 +39,46 @@ struct CategoricalScores {
 };
 CategoricalScores categorical_scores(const Contingency& c);
 
+// Everything one verification accumulates: the continuous sums and one table per threshold. Sums
+// of disjoint pair sets merge exactly (per lead time, per window, per run).
+struct ScoreSums {
+  ContinuousSums cont;
+  std::vector<Contingency> cat;
+  ScoreSums() = default;
+  explicit ScoreSums(const std::vector<double>& thresholds);
+  void add(double f, double o);
+  void merge(const ScoreSums& other);  // `other` has the same thresholds
+};
+
+// Fractions skill score (Roberts & Lean 2008) for one threshold and one square window of `window`
+// cells (odd) centred on each cell. A cell counts when both fields are valid there; Pf and Po are the
+// shares of valid cells of the window with a value >= threshold, the window clipped to the grid (cells
+// outside the grid are not counted, so edge windows are smaller, not padded with zeros). The sums run
+// over every valid centre cell, so sums of disjoint runs (or grids) merge exactly.
+struct FssSums {
+  double threshold = 0;
+  int window = 1;
+  std::int64_t n = 0;                          // centre cells
+  double sum_d2 = 0, sum_f2 = 0, sum_o2 = 0;  // Σ(Pf − Po)², ΣPf², ΣPo²
+  void merge(const FssSums& other);
+};
+// FSS = 1 − Σ(Pf − Po)² / (ΣPf² + ΣPo²); NaN when neither field has an event anywhere.
+double fss(const FssSums& s);
+
+// Summed-area tables ((width + 1) × (height + 1) 32-bit counts) of the cells where both fields are
+// valid and of the valid cells >= threshold in each: any window's counts in O(1).
+struct FssTables {
+  int width = 0, height = 0;
+  double threshold = 0;
+  std::vector<std::uint32_t> valid, forecast, observed;
+};
+// `f`, `o`: whole row-major fields of width × height, NaN = missing.
+FssTables fss_tables(const float* f, const float* o, int width, int height, double threshold);
+// The sums for one window over the centre cells of rows [row_begin, row_end): row blocks are
+// independent, so they can run in parallel and merge in row order.
+FssSums fss_window_sums(const FssTables& t, int window, int row_begin, int row_end);
+// Every (threshold, window) pair, threshold-major, over the whole grid (one thread).
+std::vector<FssSums> fss_sums(const float* f, const float* o, int width, int height,
+                              const std::vector<double>& thresholds, const std::vector<int>& windows);
+
 }  // namespace qinling::models

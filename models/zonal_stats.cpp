@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 #include "models/errors.hpp"
@@ -369,6 +370,66 @@ std::string StatsAccumulator::finish_text(const StatRequest&) const {
     out += buf;
   }
   return out;
+}
+
+namespace {
+
+// Raw bytes of trivially copyable values and vectors of them (same machine type on every rank).
+template <class T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+void put_vec(std::string& out, const std::vector<T>& v) {
+  put(out, std::uint64_t(v.size()));
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+void need(const char* p, const char* end, std::size_t n) {
+  if (std::size_t(end - p) < n) throw ProcessingError("zonal statistics: truncated partial accumulator");
+}
+template <class T>
+void get(const char*& p, const char* end, T& v) {
+  need(p, end, sizeof v);
+  std::memcpy(static_cast<void*>(&v), p, sizeof v);
+  p += sizeof v;
+}
+template <class T>
+void get_vec(const char*& p, const char* end, std::vector<T>& v) {
+  std::uint64_t n = 0;
+  get(p, end, n);
+  need(p, end, n * sizeof(T));
+  v.resize(n);
+  std::memcpy(static_cast<void*>(v.data()), p, n * sizeof(T));  // pairs of plain numbers
+  p += n * sizeof(T);
+}
+
+}  // namespace
+
+void StatsAccumulator::write(std::string& out) const {
+  for (double v : {total_weight_, weight_, sum_, mean_, m2_, min_, max_}) put(out, v);
+  put(out, std::uint8_t(extra_ ? 1 : 0));  // whether Extra exists changes how merges behave
+  if (!extra_) return;
+  put_vec(out, extra_->above);
+  put_vec(out, extra_->below);
+  put_vec(out, extra_->values);
+  put_vec(out, extra_->histogram);
+  put_vec(out, extra_->classes);
+}
+
+StatsAccumulator StatsAccumulator::read(const char*& p, const char* end, const AccumulatorConfig* config) {
+  StatsAccumulator a(config);
+  for (double* v : {&a.total_weight_, &a.weight_, &a.sum_, &a.mean_, &a.m2_, &a.min_, &a.max_})
+    get(p, end, *v);
+  std::uint8_t has_extra = 0;
+  get(p, end, has_extra);
+  if (!has_extra) return a;
+  a.extra_ = std::make_unique<Extra>();
+  get_vec(p, end, a.extra_->above);
+  get_vec(p, end, a.extra_->below);
+  get_vec(p, end, a.extra_->values);
+  get_vec(p, end, a.extra_->histogram);
+  get_vec(p, end, a.extra_->classes);
+  return a;
 }
 
 }  // namespace qinling::models

@@ -104,6 +104,11 @@ class StatsAccumulator {
   std::string finish_text(const StatRequest& r) const;
   // True while quantiles come from exact values (not yet folded into the histogram).
   bool exact_quantiles() const;
+  // The exact state as bytes (appended to `out`), so that a partial sum made by another process
+  // merges to the same bits as one made here. `read` consumes one from `p` (advanced; throws
+  // ProcessingError past `end`); the config must be the same as the writer's.
+  void write(std::string& out) const;
+  static StatsAccumulator read(const char*& p, const char* end, const AccumulatorConfig* config);
 
  private:
   struct Extra;

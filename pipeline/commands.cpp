@@ -1,9 +1,11 @@
 #include "pipeline/commands.hpp"
 
+#include <cpl_conv.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "models/errors.hpp"
 #include "pipeline/output_lock.hpp"
@@ -43,20 +45,38 @@ std::string join_ids(const std::vector<std::string>& ids) {
   return s.empty() ? "none" : s;
 }
 
+// GDAL writes scratch files (the COG driver's overviews) under CPL_TMPDIR when it is set; a folder
+// that does not exist would only fail at the end of a long run, so say so before any work.
+void check_gdal_temporary_folder() {
+  const char* dir = CPLGetConfigOption("CPL_TMPDIR", nullptr);
+  std::error_code ec;
+  if (dir != nullptr && !fs::is_directory(dir, ec))
+    throw ConfigError(std::string("CPL_TMPDIR=") + dir + ": no such folder (GDAL writes its temporary files " +
+                      "there): create it, or unset CPL_TMPDIR to write them beside the outputs");
+}
+
 }  // namespace
 
 int command_run(const std::string& job_file, const RunOptions& options, const CommonFlags& flags,
                 const RecordOptions& record) {
   raster::init_gdal();
+  check_gdal_temporary_folder();
   Progress::install_interrupt_handler();
   // Under MPI every rank plans; one rank failing (an input missing on its node) stops them all.
   Plan plan = mpi::collective([&] { return make_plan(job_file, options); });
   // Before anything reads or writes the outputs: a second run on this folder waits or fails.
-  OutputLock lock(plan.out_dir, record.wait_seconds);
+  std::optional<OutputLock> lock;
+  try {
+    lock.emplace(plan.out_dir, record.wait_seconds);
+  } catch (const Error& e) {
+    // A folder that cannot be locked (read-only, busy) is a failed run in the job store too.
+    RunRecorder(plan, record).failed(e.exit_code(), e.what());
+    throw;
+  }
   WarningCollector warnings;
   RunRecorder recorder(plan, record);
-  lock.describe_holder(recorder.run_id(), plan.job.name);
-  for (const auto& left : lock.sweep_stale_temporaries())
+  lock->describe_holder(recorder.run_id(), plan.job.name);
+  for (const auto& left : lock->sweep_stale_temporaries())
     spdlog::info("removed {}, a temporary left by an interrupted run", left);
   if (const auto earlier = recorder.unchanged_since()) {
     recorder.skipped(*earlier);
@@ -89,6 +109,7 @@ int command_run(const std::string& job_file, const RunOptions& options, const Co
     summary.state = "succeeded", summary.run_id = recorder.run_id(), summary.started = recorder.started();
     summary.seconds = report.seconds, summary.windows = report.windows, summary.decisions = &decisions;
     summary.outputs = recorder.outputs(), summary.phases = progress.timings(), summary.warnings = warnings.lines();
+    summary.pass_read_seconds = report.pass_read_seconds, summary.step_cpu_seconds = report.step_cpu_seconds;
     summary.collection = write_stac_collection(plan, raster_outputs(all_outputs), recorder.started(), recorder.run_id());
     report_file = write_run_report(summary);
     recorder.report_written(report_file);

@@ -5,20 +5,25 @@
 #include <cstdio>
 #include <memory>
 
+#include "raster/coord_transform.hpp"
+
 namespace qinling::pipeline {
 namespace {
 
 // `b` (in the CRS of `from_wkt`) in the CRS of `to_wkt`, densified along the edges; false when
 // PROJ cannot transform it.
 bool transform_bounds(const raster::BBox& b, const std::string& from_wkt, const std::string& to_wkt,
-                      raster::BBox& out) {
+                      raster::BBox& out, bool inverse = false) {
   OGRSpatialReference from, to;
   if (from.importFromWkt(from_wkt.c_str()) != OGRERR_NONE || to.importFromWkt(to_wkt.c_str()) != OGRERR_NONE)
     return false;
   from.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   to.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   CPLPushErrorHandler(CPLQuietErrorHandler);
-  std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(&from, &to));
+  // Released through DestroyCT (raster::TransformPtr), GDAL keeps it for the steps that need the same one.
+  // `inverse`: b is in `to_wkt`'s CRS, transformed by the inverse (no second PROJ database search).
+  raster::TransformPtr ct(OGRCreateCoordinateTransformation(&from, &to));
+  if (ct && inverse) ct.reset(ct->GetInverse());
   const bool ok = ct && ct->TransformBounds(b.xmin, b.ymin, b.xmax, b.ymax, &out.xmin, &out.ymin, &out.xmax,
                                             &out.ymax, 21) == TRUE;
   CPLPopErrorHandler();
@@ -66,7 +71,7 @@ void check_input_rasters(const Plan& plan, Diagnostics& diag) {
       const raster::BBox fb = it->second.grid.bounds();
       raster::BBox f, gf;
       if (!transform_bounds(fb, it->second.grid.crs_wkt, plan.grid.crs_wkt, f) ||
-          !transform_bounds(g, plan.grid.crs_wkt, it->second.grid.crs_wkt, gf))
+          !transform_bounds(g, it->second.grid.crs_wkt, plan.grid.crs_wkt, gf, true))
         continue;
       const auto disjoint = [](const raster::BBox& a, const raster::BBox& b) {
         return a.xmax <= b.xmin || a.xmin >= b.xmax || a.ymax <= b.ymin || a.ymin >= b.ymax;

@@ -9,6 +9,7 @@
 
 #include "models/errors.hpp"
 #include "pipeline/commands.hpp"
+#include "pipeline/info_command.hpp"
 #include "pipeline/mpi_run.hpp"
 #include "pipeline/mpi_world.hpp"
 #include "pipeline/ops_commands.hpp"
@@ -46,6 +47,12 @@ int main(int argc, char** argv) {
   validate->add_option("--out", run_opts.out_dir, "folder the outputs would go to");
   add_common(validate);
 
+  auto* info_cmd = app.add_subcommand("info", "what a weather file or station table holds: variables, levels, times");
+  std::string info_file;
+  bool info_all = false;
+  info_cmd->add_option("file", info_file, "GRIB, NetCDF, HDF5 or any raster GDAL reads; or a station CSV")->required();
+  info_cmd->add_flag("--all", info_all, "list every band (default: the first 24 of each variable)");
+
   auto* steps = app.add_subcommand("steps", "list every step kind with its options");
   std::string steps_kind;
   steps->add_option("kind", steps_kind, "show only this kind");
@@ -72,6 +79,10 @@ int main(int argc, char** argv) {
   tiles_cmd->add_option("--hillshade", tiles_opts.hillshade, "shaded relief raster (0..255, e.g. gdaldem hillshade of a DEM) multiplied into the ramp colours");
   tiles_cmd->add_option("--hillshade-strength", tiles_opts.hillshade_strength, "0..1, 1 = full multiply")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   tiles_cmd->add_option("--threads", tiles_opts.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  tiles_cmd->footer(
+      "Re-running into the same OUTDIR with the same settings draws only the tiles whose pixels changed and "
+      "keeps the others (incremental); a killed run resumes from the tiles it had drawn. Changing the ramp, "
+      "range, zoom, format or hillshade renders everything again.");
   add_common(tiles_cmd);
 
   ServeOptions serve_opts;
@@ -148,6 +159,7 @@ int main(int argc, char** argv) {
     if (*worker_cmd) return command_worker(worker_opts, ops);
     if (*validate) return command_validate(job_file, run_opts, common);
     if (*steps) return command_steps(steps_kind);
+    if (*info_cmd) return command_info(info_file, info_all);
     if (*sample_cmd) return command_sample_data(sample, common);
     if (*tiles_cmd) return command_tiles(tiles_opts, common);
     if (*serve_cmd) return command_serve(serve_opts, common);

@@ -28,4 +28,20 @@ int command_run_ranked(const std::string& job_file, const RunOptions& options, C
   return 0;
 }
 
+std::set<std::string> products_on_every_rank(const Plan& plan) {
+  std::set<std::string> every;
+  if (mpi::size() <= 1) return every;
+  // Backwards through the dependency order: a step is marked before the steps it reads are visited.
+  for (auto it = plan.steps.rbegin(); it != plan.steps.rend(); ++it) {
+    const Step& s = **it;
+    if (s.step_class() != StepClass::product || !(s.distributed() || every.count(s.id))) continue;
+    every.insert(s.id);
+    for (const auto& k : s.needs()) {
+      const Step* dep = plan.step(k);
+      if (dep && dep->step_class() == StepClass::product) every.insert(k);
+    }
+  }
+  return every;
+}
+
 }  // namespace qinling::pipeline

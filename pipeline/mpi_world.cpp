@@ -153,6 +153,62 @@ bool broadcast(bool value) {
   return v[0] != 0;
 }
 
+#ifdef QINLING_HAVE_MPI
+namespace {
+// Messages of at most 1 GiB: MPI counts are int.
+constexpr std::int64_t kChunk = std::int64_t(1) << 30;
+}  // namespace
+#endif
+
+void broadcast(std::string& bytes) {
+#ifdef QINLING_HAVE_MPI
+  if (g_size <= 1) return;
+  std::vector<std::int64_t> n{std::int64_t(bytes.size())};
+  broadcast(n);
+  bytes.resize(std::size_t(n[0]));
+  for (std::int64_t at = 0; at < n[0]; at += kChunk) {
+    MPI_Request request;
+    MPI_Ibcast(bytes.data() + at, int(std::min(kChunk, n[0] - at)), MPI_BYTE, 0, MPI_COMM_WORLD, &request);
+    wait_gently(request);
+  }
+#else
+  (void)bytes;
+#endif
+}
+
+std::vector<std::string> gather_to_root(std::string mine) {
+  std::vector<std::string> all;
+#ifdef QINLING_HAVE_MPI
+  if (g_size > 1) {
+    std::int64_t n = std::int64_t(mine.size());
+    std::vector<std::int64_t> sizes(std::size_t(g_size), 0);
+    MPI_Request request;
+    MPI_Igather(&n, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, 0, MPI_COMM_WORLD, &request);
+    wait_gently(request);
+    if (g_rank != 0) {
+      for (std::int64_t at = 0; at < n; at += kChunk) {
+        MPI_Isend(mine.data() + at, int(std::min(kChunk, n - at)), MPI_BYTE, 0, 0, MPI_COMM_WORLD, &request);
+        wait_gently(request);
+      }
+      return all;
+    }
+    all.resize(std::size_t(g_size));
+    all[0] = std::move(mine);
+    for (int r = 1; r < g_size; ++r) {  // in rank order; chunks of one sender arrive in order
+      all[std::size_t(r)].resize(std::size_t(sizes[std::size_t(r)]));
+      for (std::int64_t at = 0; at < sizes[std::size_t(r)]; at += kChunk) {
+        MPI_Irecv(all[std::size_t(r)].data() + at, int(std::min(kChunk, sizes[std::size_t(r)] - at)),
+                  MPI_BYTE, r, 0, MPI_COMM_WORLD, &request);
+        wait_gently(request);
+      }
+    }
+    return all;
+  }
+#endif
+  all.push_back(std::move(mine));
+  return all;
+}
+
 void agree(std::exception_ptr failure) {
   if (g_size <= 1) {
     if (failure) {

@@ -32,6 +32,11 @@ void barrier();
 // Rank 0's values, on every rank.
 void broadcast(std::vector<std::int64_t>& values);
 bool broadcast(bool value);
+// Rank 0's bytes, on every rank.
+void broadcast(std::string& bytes);
+// Every rank's bytes, on rank 0 in rank order (rank 0's own first); empty on the other ranks.
+// Merging partial results in this order, item by item, keeps floating-point sums reproducible.
+std::vector<std::string> gather_to_root(std::string mine);
 
 // Every rank reports whether its part of a phase failed. When any rank failed, every rank throws
 // the error of the lowest failing rank (same exit code and message; the failing rank rethrows

@@ -351,7 +351,9 @@ void plan_grid(Plan& plan, Diagnostics& diag) {
     std::string wkt = base.crs_wkt;
     if (!g.crs.empty()) {
       wkt = raster::crs_to_wkt(g.crs);
-      if (!raster::same_crs(wkt, base.crs_wkt)) base = raster::reproject_grid(base, wkt);
+      // With resolution and extent given nothing comes from the file's grid: skip its reprojection (a PROJ search).
+      if (!raster::same_crs(wkt, base.crs_wkt) && !(g.resolution > 0 && g.extent))
+        base = raster::reproject_grid(base, wkt);
     }
     const double res = g.resolution > 0 ? g.resolution : base.resolution_x();
     const raster::BBox extent = g.extent ? *g.extent : base.bounds();

@@ -49,6 +49,14 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+// A step's thread time in the pixel pass, or empty for products and reused steps.
+std::string cpu_cell(const json& step) {
+  if (!step.contains("cpu_seconds")) return {};
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", step["cpu_seconds"].get<double>());
+  return text;
+}
+
 // A PNG of band 1 stretched over its (approximate) range, at most 256 pixels wide; nodata is
 // transparent. Returns false (and the report says so) when GDAL cannot make it.
 bool write_thumbnail(const std::string& raster, const std::string& png) {
@@ -123,12 +131,14 @@ std::string write_run_report(const RunSummary& r) {
     for (const auto& s : r.decisions->steps) {
       json st = {{"id", s.id}, {"kind", s.kind}, {"state", s.state}, {"key", s.key}, {"outputs", s.outputs}};
       if (s.from_run > 0) st["from_run"] = s.from_run;
+      if (const auto t = r.step_cpu_seconds.find(s.id); t != r.step_cpu_seconds.end()) st["cpu_seconds"] = t->second;
       j["steps"].push_back(st);
     }
     j["computed"] = r.decisions->ids("computed");
     j["cached"] = r.decisions->ids("cached");
   }
   for (const auto& p : r.phases) j["phases"].push_back({{"phase", p.label}, {"seconds", p.seconds}});
+  if (!r.step_cpu_seconds.empty()) j["pass_read_cpu_seconds"] = r.pass_read_seconds;
   for (const auto& o : r.outputs) {
     json oj = {{"path", o.path}, {"sha256", o.sha256}, {"size", o.size}};
     std::error_code ec;
@@ -155,12 +165,17 @@ std::string write_run_report(const RunSummary& r) {
   if (!r.collection.empty())
     h += "<p>STAC Collection: <a href=\"" + html_escape(j["stac_collection"].get<std::string>()) + "\">" +
          html_escape(fs::path(r.collection).filename().string()) + "</a></p>\n";
-  h += "<h2>Steps</h2>\n<table><tr><th>step</th><th>kind</th><th>state</th></tr>\n";
+  h += "<h2>Steps</h2>\n<table><tr><th>step</th><th>kind</th><th>state</th><th>thread time in the pixel pass "
+       "(s)</th></tr>\n";
   for (const auto& s : j["steps"]) {
     std::string state = s["state"].get<std::string>();
     if (s.contains("from_run")) state += " (from run " + std::to_string(s["from_run"].get<std::int64_t>()) + ")";
     h += "<tr class=\"" + s["state"].get<std::string>() + "\"><td>" + html_escape(s["id"]) + "</td><td>" +
-         html_escape(s["kind"]) + "</td><td>" + html_escape(state) + "</td></tr>\n";
+         html_escape(s["kind"]) + "</td><td>" + html_escape(state) + "</td><td>" + cpu_cell(s) + "</td></tr>\n";
+  }
+  if (j.contains("pass_read_cpu_seconds")) {
+    std::snprintf(line, sizeof line, "%.2f", j["pass_read_cpu_seconds"].get<double>());
+    h += "<tr><td colspan=\"3\">reading, masking and mosaicking inputs</td><td>" + std::string(line) + "</td></tr>\n";
   }
   h += "</table>\n<h2>Timings</h2>\n<table><tr><th>phase</th><th>seconds</th></tr>\n";
   for (const auto& p : r.phases) {

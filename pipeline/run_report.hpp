@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct RunSummary {
   const CacheDecisions* decisions = nullptr;         // null: an unchanged run (nothing decided)
   std::vector<OutputRow> outputs;                    // with checksums
   std::vector<Progress::PhaseTime> phases;
+  // Pixel pass thread time (this process): reading inputs, and per computed pixel step.
+  double pass_read_seconds = 0;
+  std::map<std::string, double> step_cpu_seconds;
   std::vector<std::string> warnings;
   std::string collection;  // the STAC Collection, when written
 };

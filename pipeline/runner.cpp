@@ -13,6 +13,7 @@
 #include <cmath>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <set>
 #include <mutex>
@@ -26,6 +27,7 @@
 #include "raster/writer.hpp"
 #include "pipeline/checkpoint.hpp"
 #include "pipeline/mosaic.hpp"
+#include "pipeline/mpi_run.hpp"
 #include "pipeline/mpi_world.hpp"
 #include "pipeline/run_record.hpp"
 
@@ -84,17 +86,23 @@ Needed find_needed(const Plan& plan) {
 // A folder for layers that products need but no output asked for; removed at the end.
 class WorkDir {
  public:
+  // Under MPI every rank names rank 0's folder (split products read its layers); rank 0 removes it.
   explicit WorkDir(const std::string& out_dir)
-      : path_((fs::path(out_dir) / (".qinling-work-" + std::to_string(::getpid()))).string()) {}
+      : path_((fs::path(out_dir) / (".qinling-work-" + std::to_string(root_pid()))).string()) {}
   ~WorkDir() {
     std::error_code ec;
-    fs::remove_all(path_, ec);
+    if (mpi::is_root()) fs::remove_all(path_, ec);
   }
   // The folder is created when a layer is published into it.
   std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
   const std::string& path() const { return path_; }
 
  private:
+  static std::int64_t root_pid() {
+    std::vector<std::int64_t> pid{::getpid()};
+    mpi::broadcast(pid);
+    return pid[0];
+  }
   std::string path_;
 };
 
@@ -122,14 +130,34 @@ void read_padded(raster::GridReader& reader, const raster::BandSource& src, cons
                 out + std::size_t(y0 - w.y + r) * w.width + (x0 - w.x));
 }
 
-void compute_window(WindowValues& wv, const Needed& needed, const Plan& plan, raster::GridReader& reader) {
+// Thread time spent in the pass, summed over windows: reading (and masking, mosaicking) inputs,
+// and each needed pixel step (same order as Needed::steps). For the run report.
+struct PassClock {
+  PassClock(std::size_t steps, std::size_t inputs) : step_ns(steps), input_valid(inputs) {}
+  std::atomic<std::int64_t> read_ns{0};
+  std::vector<std::atomic<std::int64_t>> step_ns;
+  // Whether each needed input band (Needed::input_keys order) had a valid pixel in some window.
+  std::vector<std::atomic<bool>> input_valid;
+};
+
+std::int64_t ns_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void compute_window(WindowValues& wv, const Needed& needed, const Plan& plan, raster::GridReader& reader,
+                    PassClock& clock) {
+  auto t0 = std::chrono::steady_clock::now();
   const int h = needed.halo;
   wv.padded = {wv.window.x - h, wv.window.y - h, wv.window.width + 2 * h, wv.window.height + 2 * h};
   const std::size_t n = std::size_t(wv.padded.pixels());
-  for (const auto& key : needed.input_keys) {
-    auto& buf = wv.values[key];
+  for (std::size_t j = 0; j < needed.input_keys.size(); ++j) {
+    auto& buf = wv.values[needed.input_keys[j]];
     buf.resize(n);
-    read_padded(reader, plan.band_sources.at(key), wv.padded, plan.grid, buf.data());
+    read_padded(reader, plan.band_sources.at(needed.input_keys[j]), wv.padded, plan.grid, buf.data());
+    // Once a valid pixel is seen the band is not scanned again; a scan stops at the first one.
+    if (!clock.input_valid[j].load(std::memory_order_relaxed) &&
+        std::any_of(buf.begin(), buf.end(), [](float v) { return !std::isnan(v); }))
+      clock.input_valid[j].store(true, std::memory_order_relaxed);
   }
   for (const auto& m : plan.masks) {
     auto qa = wv.values.find(m.qa_key);
@@ -144,15 +172,19 @@ void compute_window(WindowValues& wv, const Needed& needed, const Plan& plan, ra
     }
   }
   compose_mosaics(plan, wv.values, n);
+  clock.read_ns += ns_since(t0);
   std::vector<const float*> in;
   const Step::Shape shape{wv.padded.width, wv.padded.height, std::abs(plan.grid.geotransform[1]),
                           std::abs(plan.grid.geotransform[5])};
-  for (const Step* s : needed.steps) {
+  for (std::size_t i = 0; i < needed.steps.size(); ++i) {
+    const Step* s = needed.steps[i];
+    t0 = std::chrono::steady_clock::now();
     in.clear();
     for (const auto& k : s->needs()) in.push_back(wv.values.at(k).data());
     auto& out = wv.values[s->id];
     out.resize(n);
     s->compute_window(in, out.data(), shape);
+    clock.step_ns[i] += ns_since(t0);
   }
 }
 
@@ -213,8 +245,9 @@ int test_window_delay_ms() {
 // One streamed pass over `windows`: computes the needed pixel steps and writes each target's
 // values into its staging raster, journaling finished windows in the checkpoint.
 void pixel_pass(const Plan& plan, const Needed& needed, int threads, const std::vector<raster::Window>& windows,
-                const std::vector<Target>& targets, Checkpoint& checkpoint, Progress& progress) {
+                const std::vector<Target>& targets, Checkpoint& checkpoint, Progress& progress, RunReport& report) {
   raster::GridReader reader(plan.grid);
+  PassClock clock(needed.steps.size(), needed.input_keys.size());
   for (const auto& key : needed.input_keys) {
     const auto& src = plan.band_sources.at(key);
     reader.add_file(src.path, plan.files.at(src.path), plan.file_resampling.at(src.path));
@@ -252,7 +285,7 @@ void pixel_pass(const Plan& plan, const Needed& needed, int threads, const std::
           tbb::make_filter<std::shared_ptr<WindowValues>, std::shared_ptr<WindowValues>>(
               tbb::filter_mode::parallel,
               [&](std::shared_ptr<WindowValues> wv) {
-                compute_window(*wv, needed, plan, reader);
+                compute_window(*wv, needed, plan, reader, clock);
                 if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
                 return wv;
               }) &
@@ -266,8 +299,22 @@ void pixel_pass(const Plan& plan, const Needed& needed, int threads, const std::
                 pool.push_back(std::move(wv));
               }));
   checkpoint.flush();
+  report.pass_read_seconds += double(clock.read_ns.load()) * 1e-9;
+  for (std::size_t i = 0; i < needed.steps.size(); ++i)
+    report.step_cpu_seconds[needed.steps[i]->id] += double(clock.step_ns[i].load()) * 1e-9;
   if (Progress::cancel_requested()) throw Cancelled();
   progress.done();
+  // An input band with no valid pixel under the grid (all nodata: a fully clouded scene, a wrong
+  // nodata value) is legal but makes everything computed from it nodata: warn, naming the file.
+  // Judged only when this pass saw every window (not on a resume or one rank's share).
+  if (windows.size() != report.windows) return;
+  std::map<std::string, std::vector<std::string>> empty;  // file → its bands without a valid pixel
+  for (std::size_t j = 0; j < needed.input_keys.size(); ++j)
+    if (!clock.input_valid[j].load())
+      empty[plan.band_sources.at(needed.input_keys[j]).path].push_back(needed.input_keys[j]);
+  for (const auto& [path, keys] : empty)
+    spdlog::warn("{}: no valid pixel under the analysis grid in {} (all nodata): results computed from it are "
+                 "nodata", path, fmt::format("{}", fmt::join(keys, ", ")));
 }
 
 // What identifies a checkpoint: the run's fingerprint (program, job, inputs, output folder), the
@@ -363,7 +410,7 @@ void raster_pass(const Plan& plan, const Needed& needed, int threads, std::int64
     if (mpi::size() > 1)
       spdlog::debug("rank {} of {}: {} of {} windows", mpi::rank(), mpi::size(), mine.size(), todo.size());
     mpi::collective([&] {
-      if (!mine.empty()) pixel_pass(plan, needed, threads, mine, targets, *checkpoint, progress);
+      if (!mine.empty()) pixel_pass(plan, needed, threads, mine, targets, *checkpoint, progress, report);
     });
     mpi::collective([&] {
       if (!mpi::is_root()) return;
@@ -391,25 +438,31 @@ void raster_pass(const Plan& plan, const Needed& needed, int threads, std::int64
 }
 
 // Product steps, in dependency order, on the finished layers.
+// Under MPI rank 0 runs every product; the other ranks join the distributed ones and the products
+// those read (without outputs); every product ends with the ranks' verdict.
 void run_products(const Plan& plan, ProductContext& ctx, RunReport& report, Progress& progress) {
+  const auto every_rank = products_on_every_rank(plan);
   for (const auto& s : plan.steps) {
     if (s->step_class() != StepClass::product) continue;
-    ctx.outputs.clear();
-    for (const auto& o : plan.outputs)
-      if (o.step_id == s->id) {
-        ctx.outputs.push_back({o.path, o.format, o.options});
-        // Products write a temporary sibling of each output: its folder must exist.
+    mpi::collective([&] {
+      if (!mpi::is_root() && !every_rank.count(s->id)) return;
+      ctx.outputs.clear();
+      for (const auto& o : plan.outputs)
+        if (o.step_id == s->id && mpi::is_root()) {
+          ctx.outputs.push_back({o.path, o.format, o.options});
+          // Products write a temporary sibling of each output: its folder must exist.
+          std::error_code ec;
+          fs::create_directories(fs::path(o.path).parent_path(), ec);
+        }
+      progress.phase(s->id);
+      s->produce(ctx);
+      progress.done();
+      for (const auto& o : ctx.outputs) {
         std::error_code ec;
-        fs::create_directories(fs::path(o.path).parent_path(), ec);
+        const auto bytes = fs::is_regular_file(o.path, ec) ? fs::file_size(o.path, ec) : 0;
+        report.outputs.push_back({o.path, o.format, s->id, 0, 0, bytes});
       }
-    progress.phase(s->id);
-    s->produce(ctx);
-    progress.done();
-    for (const auto& o : ctx.outputs) {
-      std::error_code ec;
-      const auto bytes = fs::is_regular_file(o.path, ec) ? fs::file_size(o.path, ec) : 0;
-      report.outputs.push_back({o.path, o.format, s->id, 0, 0, bytes});
-    }
+    });
   }
 }
 
@@ -458,10 +511,7 @@ RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
   ctx.rasters = layer_files;
   ctx.vector_inputs = plan.vector_inputs;
   ctx.frame_inputs = plan.frame_inputs;
-  // Products run on rank 0 (they read whole finished layers); the other ranks wait for its verdict.
-  mpi::collective([&] {
-    if (mpi::is_root()) run_products(plan, ctx, report, progress);
-  });
+  run_products(plan, ctx, report, progress);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }

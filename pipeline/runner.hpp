@@ -2,6 +2,7 @@
 // needed step, writing every output, then finishing outputs (COG) and moving them into place.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ struct RunReport {
   std::size_t windows_resumed = 0;   // taken from a checkpoint of a killed run
   std::size_t windows_computed = 0;  // computed by this run (all ranks together)
   double seconds = 0;
+  // Thread time (summed over threads) in this process's share of the pixel pass: reading inputs,
+  // and each computed pixel step. Products' wall times are Progress phases.
+  double pass_read_seconds = 0;
+  std::map<std::string, double> step_cpu_seconds;
 };
 
 RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress);

@@ -130,6 +130,10 @@ class Step {
   }
   // Product steps: does the work; may store its result in ctx.results[id].
   virtual void produce(ProductContext& ctx);
+  // Product steps that split their work across MPI ranks: under mpirun every rank calls produce()
+  // (the others with no outputs), which reduces the ranks' partial results on rank 0 (mpi_world).
+  // Their results must then exist on every rank. Valid after validate().
+  virtual bool distributed() const { return false; }
 
   std::string id;
 };

@@ -48,6 +48,17 @@ std::pair<double, double> parse_range(const std::string& text, const std::string
   return {a, b};
 }
 
+std::string describe_render(const raster::TilesetReport::Set& s) {
+  const std::string resumed =
+      s.resumed ? "; " + std::to_string(s.resumed) + " tiles taken from the interrupted run's journal" : "";
+  if (s.render != "incremental") return "full render (" + s.render + ")" + resumed;
+  std::string per_zoom;  // how many tiles had changed pixels and were drawn again, per zoom
+  for (std::size_t i = 0; i < s.drawn_per_zoom.size(); ++i)
+    per_zoom += (i ? ", z" : "z") + std::to_string(s.zoom.min + int(i)) + " " + std::to_string(s.drawn_per_zoom[i]);
+  return "incremental: " + std::to_string(s.drawn) + " tiles re-rendered (" + per_zoom + "), " +
+         std::to_string(s.kept) + " unchanged kept" + resumed;
+}
+
 int command_tiles(const TilesOptions& o, const CommonFlags& flags) {
   raster::init_gdal();
   Progress::install_interrupt_handler();
@@ -95,9 +106,11 @@ int command_tiles(const TilesOptions& o, const CommonFlags& flags) {
     if (rep.kind == raster::LayerKind::value)
       std::printf("  values %g..%g drawn with ramp '%s'\n", rep.value_range.first, rep.value_range.second,
                   req.ramp ? req.ramp->name.c_str() : "default");
-    for (const auto& s : rep.sets)
+    for (const auto& s : rep.sets) {
       std::printf("  %-16s zoom %d-%d: %lld tiles (%lld empty skipped)\n", s.id.c_str(), s.zoom.min, s.zoom.max, s.tiles,
                   s.empty);
+      std::printf("    %s\n", describe_render(s).c_str());
+    }
     if (!req.xyz_dir.empty())
       std::printf("  wrote %s/{%s}/{z}/{x}/{y}.%s, tilejson.json, WMTSCapabilities.xml\n", req.xyz_dir.c_str(),
                   o.matrix_sets.c_str(), raster::tile_extension(req.format));

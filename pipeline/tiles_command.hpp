@@ -9,6 +9,7 @@
 
 #include "pipeline/commands.hpp"
 #include "raster/tile_source.hpp"
+#include "raster/tileset.hpp"
 
 namespace qinling::pipeline {
 
@@ -30,6 +31,10 @@ raster::ZoomRange parse_zoom(const std::string& text, const std::string& what);
 std::pair<double, double> parse_range(const std::string& text, const std::string& what);
 // Comma-separated list; empty items dropped.
 std::vector<std::string> split_list(const std::string& text);
+
+// "incremental: 12 tiles re-rendered (z9 1, z10 2, …), 80 unchanged kept", or "full render (why)";
+// plus how many tiles came from an interrupted run's journal.
+std::string describe_render(const raster::TilesetReport::Set& set);
 
 int command_tiles(const TilesOptions& options, const CommonFlags& flags);
 

@@ -39,17 +39,34 @@ std::string tile_key(std::uint64_t hash, std::size_t size) {
 
 }  // namespace
 
-MbtilesWriter::MbtilesWriter(const std::string& path)
+MbtilesWriter::MbtilesWriter(const std::string& path, bool update)
     : path_(path), tmp_(path + ".partial-" + std::to_string(::getpid())) {
   std::filesystem::remove(tmp_);
+  std::error_code ec;
+  if (update) std::filesystem::copy_file(path_, tmp_, ec);
+  if (ec) throw ProcessingError(path_ + ": cannot copy it to update it: " + ec.message());
   if (sqlite3_open(tmp_.c_str(), &db_) != SQLITE_OK) {
     close();
     throw ProcessingError(path_ + ": cannot create the MBTiles file");
   }
   // A temporary file renamed only when complete needs no journal for safety.
   exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;");
-  exec(kSchema);
-  check(sqlite3_prepare_v2(db_, "INSERT INTO map VALUES (?, ?, ?, ?)", -1, &put_map_, nullptr), "prepare");
+  if (update) {
+    sqlite3_stmt* st = nullptr;
+    check(sqlite3_prepare_v2(db_, "SELECT zoom_level, tile_column, tile_row FROM map", -1, &st, nullptr), "read map");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const int z = sqlite3_column_int(st, 0);
+      previous_.insert(pack_tile(z, sqlite3_column_int(st, 1), tms_row(1 << z, sqlite3_column_int(st, 2))));
+    }
+    sqlite3_finalize(st);
+    check(sqlite3_prepare_v2(db_, "SELECT tile_id FROM images", -1, &st, nullptr), "read images");
+    while (sqlite3_step(st) == SQLITE_ROW)
+      if (const auto* id = sqlite3_column_text(st, 0)) seen_.insert(reinterpret_cast<const char*>(id));
+    sqlite3_finalize(st);
+  } else {
+    exec(kSchema);
+  }
+  check(sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO map VALUES (?, ?, ?, ?)", -1, &put_map_, nullptr), "prepare");
   check(sqlite3_prepare_v2(db_, "INSERT INTO images VALUES (?, ?)", -1, &put_image_, nullptr), "prepare");
 }
 
@@ -96,6 +113,7 @@ void MbtilesWriter::put(int z, int x, int y, const std::string& data) {
   sqlite3_bind_int(put_map_, 3, tms_row(1 << z, y));  // MBTiles rows count from the bottom (TMS)
   sqlite3_bind_text(put_map_, 4, key.c_str(), -1, SQLITE_TRANSIENT);
   check(sqlite3_step(put_map_), "insert tile");
+  if (!previous_.empty()) visited_.insert(pack_tile(z, x, y));
   if (++in_batch_ == kBatch) {
     exec("COMMIT");
     in_batch_ = 0;
@@ -103,8 +121,27 @@ void MbtilesWriter::put(int z, int x, int y, const std::string& data) {
 }
 
 void MbtilesWriter::commit(const TilesetInfo& info) {
-  if (in_batch_ > 0) exec("COMMIT");
+  if (in_batch_ == 0) exec("BEGIN");
   in_batch_ = 0;
+  if (!previous_.empty()) {
+    // Update: rows of tiles that are gone, then images no row points at (identical tiles share one).
+    sqlite3_stmt* del = nullptr;
+    check(sqlite3_prepare_v2(db_, "DELETE FROM map WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?", -1,
+                             &del, nullptr),
+          "prepare");
+    for (const std::uint64_t k : previous_) {
+      if (visited_.count(k)) continue;
+      const int z = int(k >> 58), x = int((k >> 29) & ((1u << 29) - 1)), y = int(k & ((1u << 29) - 1));
+      sqlite3_reset(del);
+      sqlite3_bind_int(del, 1, z);
+      sqlite3_bind_int(del, 2, x);
+      sqlite3_bind_int(del, 3, tms_row(1 << z, y));
+      const int rc = sqlite3_step(del);
+      if (rc != SQLITE_DONE) sqlite3_finalize(del), check(rc, "delete tile");
+    }
+    sqlite3_finalize(del);
+    exec("DELETE FROM images WHERE tile_id NOT IN (SELECT tile_id FROM map); DELETE FROM metadata;");
+  }
   const auto& b = info.lonlat;
   const std::map<std::string, std::string> meta = {
       {"name", info.name},
@@ -116,10 +153,12 @@ void MbtilesWriter::commit(const TilesetInfo& info) {
       {"minzoom", std::to_string(info.min_zoom)},
       {"maxzoom", std::to_string(info.max_zoom)},
       {"bounds", fmt(b.xmin) + "," + fmt(b.ymin) + "," + fmt(b.xmax) + "," + fmt(b.ymax)},
-      {"center", fmt((b.xmin + b.xmax) / 2) + "," + fmt((b.ymin + b.ymax) / 2) + "," + std::to_string(info.min_zoom)}};
+      {"center", fmt((b.xmin + b.xmax) / 2) + "," + fmt((b.ymin + b.ymax) / 2) + "," + std::to_string(info.min_zoom)},
+      {"qinling_render", info.render_token}};
   sqlite3_stmt* st = nullptr;
-  check(sqlite3_prepare_v2(db_, "INSERT INTO metadata VALUES (?, ?)", -1, &st, nullptr), "prepare");
+  check(sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO metadata VALUES (?, ?)", -1, &st, nullptr), "prepare");
   for (const auto& [k, v] : meta) {
+    if (v.empty() && k == "qinling_render") continue;
     sqlite3_reset(st);
     sqlite3_bind_text(st, 1, k.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, v.c_str(), -1, SQLITE_TRANSIENT);
@@ -130,6 +169,7 @@ void MbtilesWriter::commit(const TilesetInfo& info) {
     }
   }
   sqlite3_finalize(st);
+  exec("COMMIT");
   close();
   std::error_code ec;
   std::filesystem::rename(tmp_, path_, ec);

@@ -21,17 +21,22 @@ struct TilesetInfo {
   TileFormat format = TileFormat::png;
   int min_zoom = 0, max_zoom = 0;
   BBox lonlat;  // west, south, east, north
+  std::string render_token;  // incremental runs (tile_manifest.hpp); empty: not recorded
 };
 
 // Writes `path` under a temporary name; `commit` adds the metadata and renames it into place.
+// `update`: starts from a copy of the existing file (written by this writer): put() replaces rows,
+// kept tiles stay, rows neither put nor kept and images no row uses are deleted at commit.
 class MbtilesWriter final : public TileSink {
  public:
-  explicit MbtilesWriter(const std::string& path);
+  explicit MbtilesWriter(const std::string& path, bool update = false);
   ~MbtilesWriter() override;
   MbtilesWriter(const MbtilesWriter&) = delete;
   MbtilesWriter& operator=(const MbtilesWriter&) = delete;
 
   void put(int z, int x, int y, const std::string& data) override;
+  bool holds(int z, int x, int y) override { return previous_.count(pack_tile(z, x, y)) > 0; }
+  void keep(int z, int x, int y) override { visited_.insert(pack_tile(z, x, y)); }
   void commit(const TilesetInfo& info);
   long long unique_tiles() const { return (long long)seen_.size(); }
 
@@ -44,6 +49,7 @@ class MbtilesWriter final : public TileSink {
   sqlite3_stmt* put_map_ = nullptr;
   sqlite3_stmt* put_image_ = nullptr;
   std::unordered_set<std::string> seen_;  // keys (content hash and size) of stored images
+  std::unordered_set<std::uint64_t> previous_, visited_;  // update: rows of the old file, rows written or kept
   int in_batch_ = 0;
   bool committed_ = false;
 };

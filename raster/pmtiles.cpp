@@ -58,7 +58,8 @@ std::string metadata_json(const TilesetInfo& info) {
   };
   return "{\"name\":\"" + esc(info.name) + "\",\"description\":\"" + esc(info.description) +
          "\",\"attribution\":\"" + esc(info.attribution) + "\",\"type\":\"overlay\",\"format\":\"" +
-         tile_extension(info.format) + "\"}";
+         tile_extension(info.format) + "\"" +
+         (info.render_token.empty() ? "" : ",\"qinling_render\":\"" + esc(info.render_token) + "\"") + "}";
 }
 
 }  // namespace
@@ -112,8 +113,9 @@ std::vector<PmtilesEntry> pmtiles_decode_directory(const std::string& s) {
   return e;
 }
 
-PmtilesWriter::PmtilesWriter(const std::string& path)
-    : path_(path),
+PmtilesWriter::PmtilesWriter(const std::string& path, const std::string& previous)
+    : previous_(previous.empty() ? nullptr : std::make_unique<PmtilesReader>(previous)),
+      path_(path),
       data_tmp_(path + ".tiles-" + std::to_string(::getpid())),
       tmp_(path + ".partial-" + std::to_string(::getpid())) {
   data_.open(data_tmp_, std::ios::binary | std::ios::in | std::ios::out | std::ios::trunc);
@@ -137,6 +139,15 @@ void PmtilesWriter::put(int z, int x, int y, const std::string& data) {
   }
   pending_.push_back({pmtiles_tile_id(z, std::uint32_t(x), std::uint32_t(y)), it->second, std::uint32_t(data.size())});
 }
+
+bool PmtilesWriter::holds(int z, int x, int y) {
+  if (!previous_) return false;
+  auto t = previous_->get(z, x, y);
+  held_ = t ? std::move(*t) : std::string();
+  return t.has_value();
+}
+
+void PmtilesWriter::keep(int z, int x, int y) { put(z, x, y, held_); }
 
 void PmtilesWriter::commit(const TilesetInfo& info) {
   std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.tile_id < b.tile_id; });
@@ -244,6 +255,14 @@ PmtilesReader::PmtilesReader(const std::string& path) : path_(path), file_(path,
   max_zoom_ = std::uint8_t(h[101]);
   lonlat_ = {get_le<std::int32_t>(h, 102) / 1e7, get_le<std::int32_t>(h, 106) / 1e7, get_le<std::int32_t>(h, 110) / 1e7,
              get_le<std::int32_t>(h, 114) / 1e7};
+}
+
+std::string PmtilesReader::render_token() const {
+  const std::string key = "\"qinling_render\":\"";
+  const std::size_t at = metadata_.find(key);
+  if (at == std::string::npos) return {};
+  const std::size_t end = metadata_.find('"', at + key.size());
+  return end == std::string::npos ? std::string() : metadata_.substr(at + key.size(), end - at - key.size());
 }
 
 std::string PmtilesReader::read(std::uint64_t offset, std::uint64_t length) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -26,19 +27,26 @@ struct PmtilesEntry {
 std::string pmtiles_encode_directory(const std::vector<PmtilesEntry>& entries);
 std::vector<PmtilesEntry> pmtiles_decode_directory(const std::string& bytes);
 
+class PmtilesReader;
+
 // Collects tiles in any order (tile bytes go to a side file), then `commit` writes the archive
-// sorted by tile id under a temporary name and renames it into place.
+// sorted by tile id under a temporary name and renames it into place. With `previous` (an archive
+// of the last run), kept tiles are copied from it; the archive is the same as if all were put.
 class PmtilesWriter final : public TileSink {
  public:
-  explicit PmtilesWriter(const std::string& path);
+  explicit PmtilesWriter(const std::string& path, const std::string& previous = {});
   ~PmtilesWriter() override;
   PmtilesWriter(const PmtilesWriter&) = delete;
   PmtilesWriter& operator=(const PmtilesWriter&) = delete;
 
   void put(int z, int x, int y, const std::string& data) override;
+  bool holds(int z, int x, int y) override;
+  void keep(int z, int x, int y) override;
   void commit(const TilesetInfo& info);
 
  private:
+  std::unique_ptr<PmtilesReader> previous_;
+  std::string held_;  // the previous tile found by the last holds()
   struct Pending {
     std::uint64_t tile_id, offset;  // offset in the side file
     std::uint32_t length;
@@ -61,6 +69,8 @@ class PmtilesReader {
   BBox lonlat() const { return lonlat_; }
   TileFormat format() const { return format_; }
   const std::string& metadata_json() const { return metadata_; }
+  // `qinling_render` of the metadata (tile_manifest.hpp), empty when absent.
+  std::string render_token() const;
 
  private:
   std::string read(std::uint64_t offset, std::uint64_t length);

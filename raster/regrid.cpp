@@ -1,6 +1,8 @@
 #include "raster/regrid.hpp"
 
 #include <ogr_spatialref.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,24 +15,10 @@
 namespace qinling::raster {
 namespace {
 
-using TransformPtr = std::unique_ptr<OGRCoordinateTransformation>;
+constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
 
-TransformPtr make_transform(const std::string& from_wkt, const OGRSpatialReference& to) {
-  OGRSpatialReference from;
-  from.importFromWkt(from_wkt.c_str());
-  from.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  TransformPtr ct(OGRCreateCoordinateTransformation(&from, &to));
-  if (!ct) throw ProcessingError("regrid: cannot transform from the analysis grid's CRS to the source's");
-  return ct;
-}
-
-// Transforms in place; points that fail become NaN (so they sample nothing).
 void transform(OGRCoordinateTransformation& ct, std::vector<double>& x, std::vector<double>& y) {
-  std::vector<int> ok(x.size(), 0);
-  ct.Transform(x.size(), x.data(), y.data(), nullptr, ok.data());
-  for (std::size_t i = 0; i < x.size(); ++i)
-    if (!ok[i] || !std::isfinite(x[i]) || !std::isfinite(y[i]))
-      x[i] = y[i] = std::numeric_limits<double>::quiet_NaN();
+  transform_points(ct, x.data(), y.data(), x.size());
 }
 
 }  // namespace
@@ -58,10 +46,6 @@ Regridder::Regridder(const BandSource& src, const Grid& target, RegridMethod met
   OGRSpatialReference s(*srs);
   s.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   geographic_ = s.IsGeographic();
-  char* wkt = nullptr;
-  s.exportToWkt(&wkt);
-  src_wkt_ = wkt ? wkt : "";
-  CPLFree(wkt);
 
   const int W = ds->GetRasterXSize(), H = ds->GetRasterYSize();
   lattice_.full_width = W;
@@ -69,7 +53,14 @@ Regridder::Regridder(const BandSource& src, const Grid& target, RegridMethod met
   lattice_.wrap_x = geographic_ && std::fabs(std::fabs(src_gt_[1]) * W - 360.0) < 0.5 * std::fabs(src_gt_[1]);
 
   // The source pixels the target needs: a 33 × 33 lattice over the target (edges included).
-  TransformPtr ct = make_transform(target_.crs_wkt, s);
+  OGRSpatialReference target_srs;
+  target_srs.importFromWkt(target_.crs_wkt.c_str());
+  to_src_ = make_inverse_transform(target_srs, s, "regrid of " + src.path);
+  if (method_ == RegridMethod::conservative && !geographic_) {  // areas need longitude/latitude
+    std::unique_ptr<OGRSpatialReference> geo(s.CloneGeogCS());
+    to_lonlat_ = make_transform(target_srs, *geo, "regrid of " + src.path);
+  }
+  OGRCoordinateTransformation& ct = *to_src_;
   std::vector<double> x, y;
   constexpr int kProbe = 33;
   for (int j = 0; j < kProbe; ++j)
@@ -79,7 +70,7 @@ Regridder::Regridder(const BandSource& src, const Grid& target, RegridMethod met
       x.push_back(p[0]);
       y.push_back(p[1]);
     }
-  transform(*ct, x, y);
+  transform(ct, x, y);
   const double centre_lon = src_gt_[0] + src_gt_[1] * W / 2.0;
   double cmin = INFINITY, cmax = -INFINITY, rmin = INFINITY, rmax = -INFINITY;
   for (std::size_t k = 0; k < x.size(); ++k) {
@@ -99,7 +90,7 @@ Regridder::Regridder(const BandSource& src, const Grid& target, RegridMethod met
       cx.push_back(p[0]);
       cy.push_back(p[1]);
     }
-    transform(*ct, cx, cy);
+    transform(ct, cx, cy);
     auto step = [&](int k) {
       double dx = cx[std::size_t(k)] - cx[0];
       if (geographic_) dx -= 360.0 * std::round(dx / 360.0);
@@ -151,49 +142,44 @@ Regridder::Regridder(const BandSource& src, const Grid& target, RegridMethod met
 }
 
 void Regridder::regrid(const Window& w, float* out) const {
-  OGRSpatialReference s;
-  s.importFromWkt(src_wkt_.c_str());
-  s.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  TransformPtr ct = make_transform(target_.crs_wkt, s);
-  TransformPtr to_lonlat;  // areas need longitude/latitude
-  if (method_ == RegridMethod::conservative && !geographic_) {
-    std::unique_ptr<OGRSpatialReference> geo(s.CloneGeogCS());
-    geo->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    to_lonlat = make_transform(target_.crs_wkt, *geo);
-  }
   const double centre_lon = src_gt_[0] + src_gt_[1] * lattice_.full_width / 2.0;
   auto to_px = [&](double sx) {
     if (geographic_) sx += 360.0 * std::round((centre_lon - sx) / 360.0);  // the source's own longitude range
     return (sx - src_gt_[0]) / src_gt_[1];
   };
   auto to_py = [&](double sy) { return (sy - src_gt_[3]) / src_gt_[5]; };
+  // Interpolated source coordinates stay within 1e-6 of a source pixel of PROJ's.
+  const double tol_x = 1e-6 * std::fabs(src_gt_[1]), tol_y = 1e-6 * std::fabs(src_gt_[5]);
+  const auto& gt = target_.geotransform;
+  const std::size_t width = std::size_t(w.width);
 
   if (method_ != RegridMethod::conservative) {
-    std::vector<double> x(std::size_t(w.width)), y(x.size());
-    for (int r = 0; r < w.height; ++r) {
-      for (int c = 0; c < w.width; ++c) {
-        const auto p = target_.to_world(w.x + c + 0.5, w.y + r + 0.5);
-        x[std::size_t(c)] = p[0];
-        y[std::size_t(c)] = p[1];
-      }
-      transform(*ct, x, y);
-      for (int c = 0; c < w.width; ++c) {
-        const double px = to_px(x[std::size_t(c)]), py = to_py(y[std::size_t(c)]);
-        double v = 0;
-        switch (method_) {
-          case RegridMethod::nearest:
-            v = models::sample_nearest(lattice_, px, py);
-            break;
-          case RegridMethod::bilinear:
-            v = models::sample_bilinear(lattice_, px, py);
-            break;
-          default:
-            v = models::sample_cubic(lattice_, px, py);
-            break;
+    tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 8), [&](const tbb::blocked_range<int>& rows) {
+      TransformPtr ct = clone_transform(*to_src_);
+      LineTransformer line(*ct, tol_x, tol_y);
+      std::vector<double> x(width), y(width);
+      for (int r = rows.begin(); r < rows.end(); ++r) {
+        const auto p = target_.to_world(w.x + 0.5, w.y + r + 0.5);
+        line.transform(p[0], p[1], gt[1], gt[4], width, x.data(), y.data());
+        float* o = out + std::size_t(r) * width;
+        for (std::size_t c = 0; c < width; ++c) {
+          const double px = to_px(x[c]), py = to_py(y[c]);
+          double v = 0;
+          switch (method_) {
+            case RegridMethod::nearest:
+              v = models::sample_nearest(lattice_, px, py);
+              break;
+            case RegridMethod::bilinear:
+              v = models::sample_bilinear(lattice_, px, py);
+              break;
+            default:
+              v = models::sample_cubic(lattice_, px, py);
+              break;
+          }
+          o[c] = float(v);
         }
-        out[std::size_t(r) * std::size_t(w.width) + std::size_t(c)] = float(v);
       }
-    }
+    });
     return;
   }
 
@@ -201,53 +187,65 @@ void Regridder::regrid(const Window& w, float* out) const {
   // its centre, weighted by its area on the sphere. The cell's value is the area-weighted mean, so
   // Σ value × cell area over the region equals the source's integral to the sampling accuracy.
   const int n = samples_;
-  const std::size_t cols = std::size_t(w.width) * std::size_t(n) + 1, rows = std::size_t(n) + 1;
-  std::vector<double> x(cols * rows), y(x.size()), lon, lat;
-  for (int r = 0; r < w.height; ++r) {
-    for (std::size_t j = 0; j < rows; ++j)
-      for (std::size_t i = 0; i < cols; ++i) {
-        const auto p = target_.to_world(w.x + double(i) / n, w.y + r + double(j) / n);
-        x[j * cols + i] = p[0];
-        y[j * cols + i] = p[1];
-      }
-    if (to_lonlat) {
-      lon = x;
-      lat = y;
-      transform(*to_lonlat, lon, lat);
-    }
-    transform(*ct, x, y);
-    if (!to_lonlat) {
-      lon = x;
-      lat = y;
-    }
-    for (int c = 0; c < w.width; ++c) {
-      double sw = 0, swv = 0;
-      for (int b = 0; b < n; ++b)
-        for (int a = 0; a < n; ++a) {
-          const std::size_t i = std::size_t(c) * std::size_t(n) + std::size_t(a), j = std::size_t(b);
-          const std::size_t k[4] = {j * cols + i, j * cols + i + 1, (j + 1) * cols + i + 1,
-                                    (j + 1) * cols + i};
-          double qlon[4], qlat[4], sx = 0, sy = 0;
-          for (int q = 0; q < 4; ++q) {
-            qlon[q] = lon[k[q]];
-            qlat[q] = lat[k[q]];
-            double xq = x[k[q]];
-            if (geographic_ && q > 0)
-              xq += 360.0 * std::round((x[k[0]] - xq) / 360.0);  // same side of a seam
-            sx += xq;
-            sy += y[k[q]];
-          }
-          if (!std::isfinite(sx + sy + qlon[0] + qlon[1] + qlon[2] + qlon[3])) continue;
-          const double v = models::sample_nearest(lattice_, to_px(sx / 4), to_py(sy / 4));
-          if (!std::isfinite(v)) continue;
-          const double area = models::lonlat_quad_area(qlon, qlat);
-          sw += area;
-          swv += area * v;
+  const std::size_t cols = width * std::size_t(n) + 1, rows = std::size_t(n) + 1;
+  tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 4), [&](const tbb::blocked_range<int>& chunk) {
+    TransformPtr ct = clone_transform(*to_src_);
+    TransformPtr ll = to_lonlat_ ? clone_transform(*to_lonlat_) : nullptr;
+    LineTransformer line(*ct, tol_x, tol_y);
+    std::unique_ptr<LineTransformer> line_ll =
+        ll ? std::make_unique<LineTransformer>(*ll, 1e-9, 1e-9) : nullptr;
+    // Vertex lines j = 0..n of the sub-cells of one target row; line n of a row is line 0 of the next.
+    std::vector<double> x(cols * rows), y(x.size()), lon(ll ? x.size() : 0), lat(lon.size()), sin_lat(x.size());
+    const std::vector<double>& vlon = ll ? lon : x;
+    const std::vector<double>& vlat = ll ? lat : y;
+    auto vertex_line = [&](int r, std::size_t j) {
+      const auto p = target_.to_world(w.x, w.y + r + double(j) / n);
+      line.transform(p[0], p[1], gt[1] / n, gt[4] / n, cols, &x[j * cols], &y[j * cols]);
+      if (line_ll) line_ll->transform(p[0], p[1], gt[1] / n, gt[4] / n, cols, &lon[j * cols], &lat[j * cols]);
+      constexpr double deg = 3.14159265358979323846 / 180.0;
+      for (std::size_t i = j * cols; i < (j + 1) * cols; ++i) sin_lat[i] = std::sin(vlat[i] * deg);
+    };
+    for (int r = chunk.begin(); r < chunk.end(); ++r) {
+      if (r == chunk.begin()) {
+        vertex_line(r, 0);
+      } else {
+        std::copy(x.end() - std::ptrdiff_t(cols), x.end(), x.begin());
+        std::copy(y.end() - std::ptrdiff_t(cols), y.end(), y.begin());
+        std::copy(sin_lat.end() - std::ptrdiff_t(cols), sin_lat.end(), sin_lat.begin());
+        if (ll) {
+          std::copy(lon.end() - std::ptrdiff_t(cols), lon.end(), lon.begin());
+          std::copy(lat.end() - std::ptrdiff_t(cols), lat.end(), lat.begin());
         }
-      out[std::size_t(r) * std::size_t(w.width) + std::size_t(c)] =
-          sw > 0 ? float(swv / sw) : std::numeric_limits<float>::quiet_NaN();
+      }
+      for (std::size_t j = 1; j < rows; ++j) vertex_line(r, j);
+      for (std::size_t c = 0; c < width; ++c) {
+        double sw = 0, swv = 0;
+        for (int b = 0; b < n; ++b)
+          for (int a = 0; a < n; ++a) {
+            const std::size_t i = c * std::size_t(n) + std::size_t(a), j = std::size_t(b);
+            const std::size_t k[4] = {j * cols + i, j * cols + i + 1, (j + 1) * cols + i + 1,
+                                      (j + 1) * cols + i};
+            double qlon[4], qlat[4], sx = 0, sy = 0;  // qlat: sin(latitude)
+            for (int q = 0; q < 4; ++q) {
+              qlon[q] = vlon[k[q]];
+              qlat[q] = sin_lat[k[q]];
+              double xq = x[k[q]];
+              if (geographic_ && q > 0)
+                xq += 360.0 * std::round((x[k[0]] - xq) / 360.0);  // same side of a seam
+              sx += xq;
+              sy += y[k[q]];
+            }
+            if (!std::isfinite(sx + sy + qlon[0] + qlon[1] + qlon[2] + qlon[3])) continue;
+            const double v = models::sample_nearest(lattice_, to_px(sx / 4), to_py(sy / 4));
+            if (!std::isfinite(v)) continue;
+            const double area = models::lonlat_quad_area_sin(qlon, qlat);
+            sw += area;
+            swv += area * v;
+          }
+        out[std::size_t(r) * width + c] = sw > 0 ? float(swv / sw) : kNaNf;
+      }
     }
-  }
+  });
 }
 
 }  // namespace qinling::raster

@@ -7,8 +7,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+
+#include "raster/tile_combine.hpp"
+#include "raster/tile_journal.hpp"
+#include "raster/tile_parts.hpp"
 
 namespace qinling::raster {
 namespace {
@@ -33,53 +39,6 @@ struct Strip {
   const float* at(int x, int y) const { return px.data() + std::size_t(y) * line() + std::size_t(x) * channels; }
 };
 
-// Parent pixel from up to four children (nullptr = outside the layer).
-void combine_rgba(const float* const c[4], float* out) {
-  float a = 0, r = 0, g = 0, b = 0;
-  for (int i = 0; i < 4; ++i) {
-    if (!c[i] || c[i][3] <= 0) continue;
-    a += c[i][3];
-    r += c[i][0] * c[i][3];
-    g += c[i][1] * c[i][3];
-    b += c[i][2] * c[i][3];
-  }
-  // Colour is averaged over the covered children only, so edges do not darken towards black.
-  out[3] = a / 4;
-  out[0] = a > 0 ? r / a : 0;
-  out[1] = a > 0 ? g / a : 0;
-  out[2] = a > 0 ? b / a : 0;
-}
-
-void combine_mean(const float* const c[4], float* out) {
-  float sum = 0;
-  int n = 0;
-  for (int i = 0; i < 4; ++i)
-    if (c[i] && !std::isnan(*c[i])) sum += *c[i], ++n;
-  *out = n ? sum / n : NAN;
-}
-
-// Classes: the most frequent child class (the smallest on a tie), never a blend.
-void combine_mode(const float* const c[4], float* out) {
-  float best = NAN;
-  int best_n = 0;
-  for (int i = 0; i < 4; ++i) {
-    if (!c[i] || std::isnan(*c[i])) continue;
-    int n = 0;
-    for (int j = 0; j < 4; ++j) n += (c[j] && *c[j] == *c[i]);
-    if (n > best_n || (n == best_n && *c[i] < best)) best = *c[i], best_n = n;
-  }
-  *out = best;
-}
-
-// Value layers with a shaded relief carry it as a second channel, averaged like the values.
-template <void (*Base)(const float* const[4], float*)>
-void combine_with_shade(const float* const c[4], float* out) {
-  Base(c, out);
-  const float* s[4];
-  for (int i = 0; i < 4; ++i) s[i] = c[i] ? c[i] + 1 : nullptr;
-  combine_mean(s, out + 1);
-}
-
 class PyramidBuilder {
  public:
   PyramidBuilder(const TileSource& src, const Footprint& fp, const PyramidOptions& opt, TileSink& sink)
@@ -102,13 +61,11 @@ class PyramidBuilder {
 
   PyramidResult run() {
     const TileRange& deep = levels_.front().range;
-    Strip strip;
-    for (int row = deep.row0; row <= deep.row1; ++row) {
-      strip.reset(row, deep.col0, deep.col1 - deep.col0 + 1, channels_);
-      warp_row(strip);
-      push(0, strip);
-      if (opt_.progress) opt_.progress(double(row - deep.row0 + 1) / (deep.row1 - deep.row0 + 1));
-    }
+    result_.drawn.assign(levels_.size(), 0);
+    if (opt_.split.parts <= 1)
+      render_rows(deep.row0, deep.row1);
+    else
+      run_split();
     for (auto it = levels_.rbegin(); it != levels_.rend(); ++it) result_.ranges.push_back(it->range);
     return result_;
   }
@@ -119,7 +76,100 @@ class PyramidBuilder {
     Strip pending;  // the parent row being filled from this level's rows
   };
 
+  void render_rows(int first, int last) {
+    const TileRange& deep = levels_.front().range;
+    Strip strip;
+    for (int row = first; row <= last; ++row) {
+      strip.reset(row, deep.col0, deep.col1 - deep.col0 + 1, channels_);
+      warp_row(strip);
+      push(0, strip);
+      if (opt_.progress) opt_.progress(double(row - deep.row0 + 1) / (deep.row1 - deep.row0 + 1));
+    }
+  }
+
+  // The deepest rows [first, last] under rows [b0, b1) of level `li` (clipped to the layer).
+  std::pair<int, int> deep_rows(std::size_t li, int b0, int b1) const {
+    const TileRange& deep = levels_.front().range;
+    return {std::max(deep.row0, b0 << li), std::min(deep.row1, (b1 << li) - 1)};
+  }
+
+  void run_split() {
+    const PyramidSplit& sp = opt_.split;
+    // Split where a level has a few rows per part (balance), as far from the deepest level as
+    // possible (fewer pixels of split rows travel, fewer levels are left to part 0).
+    std::size_t li = 0;
+    for (std::size_t l = levels_.size(); l-- > 0;)
+      if (levels_[l].range.row1 - levels_[l].range.row0 + 1 >= 4 * sp.parts) {
+        li = l;
+        break;
+      }
+    const TileRange& band = levels_[li].range;
+    std::vector<std::int64_t> weights;
+    for (int r = band.row0; r <= band.row1; ++r) {
+      const auto [a, b] = deep_rows(li, r, r + 1);
+      weights.push_back(std::int64_t(b - a + 1));
+    }
+    // Part 0 removes every part file, whatever happens; the others have closed theirs by then.
+    struct Cleanup {
+      const PyramidSplit& sp;
+      ~Cleanup() {
+        std::error_code ec;
+        for (int p = 1; p < sp.parts; ++p) std::filesystem::remove(sp.part_path(p), ec);
+      }
+    };
+    std::optional<Cleanup> cleanup;
+    if (sp.part == 0) cleanup.emplace(sp);  // in place: a temporary would clean up at once
+    std::exception_ptr failure;
+    try {
+      const auto [first, last] = sp.share(weights);
+      const auto [row_a, row_b] = deep_rows(li, band.row0 + int(first), band.row0 + int(last));
+      if (sp.part != 0) {
+        TilePartWriter out(sp.part_path(sp.part));
+        part_out_ = &out;
+        split_li_ = li;
+        render_rows(row_a, row_b);
+        part_out_ = nullptr;
+        out.close();
+      } else {
+        render_rows(row_a, row_b);  // part 0's bands come first
+      }
+    } catch (...) {
+      part_out_ = nullptr;
+      failure = std::current_exception();
+    }
+    sp.wait(failure);
+    if (sp.part != 0) return;
+    result_.rendered_per_part.assign(std::size_t(sp.parts), 0);
+    const TileRange& deep = levels_.front().range;
+    TilePartRecord rec;
+    for (int p = 1; p < sp.parts; ++p) {
+      TilePartReader in(sp.part_path(p));
+      long long n = 0;
+      while (in.next(rec)) {
+        if (rec.kind == TilePartRecord::Kind::tile) {
+          replay(rec);
+          ++n;
+          continue;
+        }
+        Strip strip;
+        strip.row = rec.y, strip.col0 = rec.x, strip.cols = rec.cols, strip.channels = rec.channels;
+        if (strip.col0 != band.col0 || strip.cols != band.col1 - band.col0 + 1 || strip.channels != channels_ ||
+            rec.px.size() != std::size_t(strip.cols) * kTile * kTile * channels_ || strip.row < band.row0 ||
+            strip.row > band.row1)
+          throw ProcessingError(sp.part_path(p) + ": a rank's part does not match this pyramid");
+        strip.px = std::move(rec.px);
+        fold(li, strip);
+        if (opt_.progress)
+          opt_.progress(double(deep_rows(li, strip.row, strip.row + 1).second - deep.row0 + 1) /
+                        (deep.row1 - deep.row0 + 1));
+      }
+      result_.rendered_per_part[std::size_t(p)] = n;
+    }
+    result_.rendered_per_part[0] = rendered_;  // its bands and every level above the split
+  }
+
   void warp_row(Strip& strip) {
+    deep_hash_.assign(std::size_t(strip.cols), 0);
     const int blocks = (strip.cols + kWarpTiles - 1) / kWarpTiles;
     const int z = levels_.front().range.z;
     if (src_.kind == LayerKind::rgba) {
@@ -129,6 +179,7 @@ class PyramidBuilder {
         if (!h.warped) h.warped = open_native_warped(h.src.get(), *opt_.tms);
         read_tile_like_gdal2tiles(h.warped.get(), *opt_.tms, z, strip.col0 + c, strip.row, strip.at(c * kTile, 0),
                                   strip.line());
+        deep_hash_[c] = tile_hash(strip, c);
       });
       return;
     }
@@ -137,8 +188,10 @@ class PyramidBuilder {
       if (!h.warper) h.warper = std::make_unique<TileWarper>(src_, *opt_.tms, alg_);
       const int c0 = b * kWarpTiles, n = std::min(kWarpTiles, strip.cols - c0);
       const int px0 = (strip.col0 + c0) * kTile, py0 = strip.row * kTile;
+      // Tiles are hashed right after their warp, while their pixels are still in cache.
       if (channels_ == 1) {
         h.warper->warp(z, px0, py0, n * kTile, kTile, strip.at(c0 * kTile, 0), strip.line());
+        for (int c = c0; c < c0 + n; ++c) deep_hash_[c] = tile_hash(strip, c);
         return;
       }
       if (!h.shade) h.shade = std::make_unique<TileWarper>(*opt_.shade, *opt_.tms, GRA_Bilinear);
@@ -153,54 +206,129 @@ class PyramidBuilder {
           o[2 * x + 1] = h.buf[w * kTile + y * w + x];
         }
       }
+      for (int c = c0; c < c0 + n; ++c) deep_hash_[c] = tile_hash(strip, c);
     });
   }
 
-  // Cuts, renders and encodes a strip's tiles in parallel, then hands them over in column order.
+  std::uint64_t tile_hash(const Strip& s, int c) const {
+    return pixel_hash(s.at(c * kTile, 0), std::size_t(kTile) * channels_, kTile, s.line());
+  }
+
+  // Draws tile `c` of a strip; empty when the tile is fully transparent.
+  std::string draw(const Strip& s, int c) const {
+    std::vector<std::uint8_t> rgba(std::size_t(kTile) * kTile * 4);
+    bool any = false;
+    for (int y = 0; y < kTile; ++y) {
+      const float* p = s.at(c * kTile, y);
+      std::uint8_t* o = rgba.data() + std::size_t(y) * kTile * 4;
+      if (channels_ == 1) {
+        opt_.ramp->render(p, kTile, o);
+      } else if (channels_ == 2) {
+        const double st = opt_.shade_strength;
+        for (int x = 0; x < kTile; ++x) {
+          const Rgba rc = opt_.ramp->colour(p[2 * x]);
+          const float sh = p[2 * x + 1];
+          const double f = std::isnan(sh) ? 1.0 : 1 - st + st * std::clamp(sh, 0.f, 255.f) / 255.0;
+          for (int k = 0; k < 3; ++k) o[4 * x + k] = std::uint8_t(std::lround(rc[k] * f));
+          o[4 * x + 3] = rc[3];
+        }
+      } else {
+        for (int x = 0; x < kTile * 4; x += 4) {
+          const float a = std::clamp(std::round(p[x + 3]), 0.f, 255.f);
+          for (int k = 0; k < 3; ++k) o[x + k] = a > 0 ? std::uint8_t(std::clamp(std::round(p[x + k]), 0.f, 255.f)) : 0;
+          o[x + 3] = std::uint8_t(a);
+        }
+      }
+      for (int x = 3; x < kTile * 4 && !any; x += 4) any = o[x] != 0;
+    }
+    // Ramped layers have few colours: palette PNGs (imagery stays RGBA).
+    return any ? encode_tile(opt_.format, rgba.data(), kTile, kTile, channels_ != 4) : std::string();
+  }
+
+  // Hashes, draws and encodes a strip's tiles in parallel (not those whose pixels are unchanged
+  // since the previous render, nor those an interrupted run drew already), then hands them over in
+  // column order (to the part file, for a part other than 0 of a split run).
   void emit(int z, const Strip& s) {
     std::vector<std::string> encoded(s.cols);
+    std::vector<std::uint64_t> hash(s.cols);
+    std::vector<char> same(s.cols, 0), resumed(s.cols, 0);
+    rendered_ += s.cols;
     tbb::parallel_for(0, s.cols, [&](int c) {
-      std::vector<std::uint8_t> rgba(std::size_t(kTile) * kTile * 4);
-      bool any = false;
-      for (int y = 0; y < kTile; ++y) {
-        const float* p = s.at(c * kTile, y);
-        std::uint8_t* o = rgba.data() + std::size_t(y) * kTile * 4;
-        if (channels_ == 1) {
-          opt_.ramp->render(p, kTile, o);
-        } else if (channels_ == 2) {
-          const double st = opt_.shade_strength;
-          for (int x = 0; x < kTile; ++x) {
-            const Rgba rc = opt_.ramp->colour(p[2 * x]);
-            const float sh = p[2 * x + 1];
-            const double f = std::isnan(sh) ? 1.0 : 1 - st + st * std::clamp(sh, 0.f, 255.f) / 255.0;
-            for (int k = 0; k < 3; ++k) o[4 * x + k] = std::uint8_t(std::lround(rc[k] * f));
-            o[4 * x + 3] = rc[3];
-          }
-        } else {
-          for (int x = 0; x < kTile * 4; x += 4) {
-            const float a = std::clamp(std::round(p[x + 3]), 0.f, 255.f);
-            for (int k = 0; k < 3; ++k) o[x + k] = a > 0 ? std::uint8_t(std::clamp(std::round(p[x + k]), 0.f, 255.f)) : 0;
-            o[x + 3] = std::uint8_t(a);
-          }
-        }
-        for (int x = 3; x < kTile * 4 && !any; x += 4) any = o[x] != 0;
+      const std::uint64_t key = pack_tile(z, s.col0 + c, s.row);
+      hash[c] = z == levels_.front().range.z ? deep_hash_[c] : tile_hash(s, c);
+      if (opt_.previous && !part_out_) {
+        auto it = opt_.previous->find(key);
+        same[c] = it != opt_.previous->end() && it->second == hash[c];
       }
-      // Ramped layers have few colours: palette PNGs (imagery stays RGBA).
-      if (any) encoded[c] = encode_tile(opt_.format, rgba.data(), kTile, kTile, channels_ != 4);
+      if (same[c]) return;
+      if (opt_.journal && !part_out_)
+        if (auto j = opt_.journal->find(opt_.tms->id, key, hash[c])) encoded[c] = std::move(*j), resumed[c] = 1;
+      if (!resumed[c]) encoded[c] = draw(s, c);
     });
     for (int c = 0; c < s.cols; ++c) {
-      if (encoded[c].empty()) {
-        ++result_.tiles_empty;
-        continue;
-      }
-      sink_.put(z, s.col0 + c, s.row, encoded[c]);
-      ++result_.tiles_written;
+      if (part_out_)
+        part_out_->tile(z, s.col0 + c, s.row, hash[c], encoded[c]);
+      else
+        deliver(z, s.col0 + c, s.row, hash[c], same[c], resumed[c], encoded[c], [&] { return draw(s, c); });
     }
   }
 
-  // Emits a finished row of level `li` and folds it into its parent row.
+  // A tile another part rendered, handed over as emit() would have (kept when unchanged, taken
+  // from the journal when an interrupted run drew it: the same bytes either way).
+  void replay(TilePartRecord& t) {
+    const std::uint64_t key = pack_tile(t.z, t.x, t.y);
+    bool same = false, resumed = false;
+    if (opt_.previous) {
+      auto it = opt_.previous->find(key);
+      same = it != opt_.previous->end() && it->second == t.hash;
+    }
+    if (!same && opt_.journal)
+      if (auto j = opt_.journal->find(opt_.tms->id, key, t.hash)) t.data = std::move(*j), resumed = true;
+    const std::string drawn = t.data;
+    deliver(t.z, t.x, t.y, t.hash, same, resumed, t.data, [&] { return drawn; });
+  }
+
+  template <class Redraw>
+  void deliver(int z, int x, int y, std::uint64_t hash, bool same, bool resumed, std::string& encoded,
+               Redraw redraw) {
+    const std::uint64_t key = pack_tile(z, x, y);
+    if (same) {
+      if (sink_.holds(z, x, y)) {
+        sink_.keep(z, x, y);
+        ++result_.tiles_kept;
+        ++result_.tiles_written;
+        result_.hashes[key] = hash;
+        return;
+      }
+      encoded = redraw();  // an output lost the tile: draw it after all
+    }
+    if (encoded.empty()) {
+      ++result_.tiles_empty;
+      return;
+    }
+    sink_.put(z, x, y, encoded);
+    ++result_.tiles_written;
+    result_.hashes[key] = hash;
+    if (resumed) {
+      ++result_.tiles_resumed;
+      return;
+    }
+    ++result_.drawn[std::size_t(z - opt_.zoom.min)];
+    if (opt_.journal) opt_.journal->record(opt_.tms->id, key, hash, encoded);
+  }
+
+  // Emits a finished row of level `li` and folds it into its parent row (a part other than 0 of a
+  // split run writes its split level's rows to its part file instead).
   void push(std::size_t li, const Strip& s) {
     emit(levels_[li].range.z, s);
+    if (part_out_ && li == split_li_) {
+      part_out_->strip(s.row, s.col0, s.cols, s.channels, s.px);
+      return;
+    }
+    fold(li, s);
+  }
+
+  void fold(std::size_t li, const Strip& s) {
     if (li + 1 == levels_.size()) return;
     Level& parent = levels_[li + 1];
     const int prow = s.row >> 1;
@@ -239,6 +367,7 @@ class PyramidBuilder {
   GDALResampleAlg alg_ = GRA_Bilinear;
   void (*combine_)(const float* const[4], float*) = nullptr;
   std::vector<Level> levels_;  // deepest first
+  std::vector<std::uint64_t> deep_hash_;  // pixel hashes of the deepest row being emitted
   struct Handles {
     DatasetPtr src, warped;  // `warped` reads `src`: declared after it, so closed first
     std::unique_ptr<TileWarper> warper, shade;
@@ -246,6 +375,9 @@ class PyramidBuilder {
   };
   tbb::enumerable_thread_specific<Handles> handles_;
   PyramidResult result_;
+  TilePartWriter* part_out_ = nullptr;  // split runs, parts other than 0: where tiles go
+  std::size_t split_li_ = 0;            // the split level (index into levels_)
+  long long rendered_ = 0;              // tiles this process hashed and drew (or kept)
 };
 
 }  // namespace
@@ -259,6 +391,9 @@ PyramidResult build_pyramid(const TileSource& source, const Footprint& footprint
     throw ConfigError("zoom range " + std::to_string(options.zoom.min) + "-" + std::to_string(options.zoom.max) +
                       " is not valid for " + options.tms->id + " (levels " + std::to_string(options.tms->min_level) +
                       "-" + std::to_string(options.tms->max_level) + ")");
+  const PyramidSplit& sp = options.split;
+  if (sp.parts > 1 && (sp.part < 0 || sp.part >= sp.parts || !sp.share || !sp.part_path || !sp.wait))
+    throw ProcessingError("build_pyramid: a split run needs its part, share, part files and wait");
   PyramidBuilder builder(source, footprint, options, sink);
   tbb::task_arena arena(std::max(1, options.threads));
   return arena.execute([&] { return builder.run(); });

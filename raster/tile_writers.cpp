@@ -1,23 +1,51 @@
 #include "raster/tile_writers.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "models/errors.hpp"
 
 namespace qinling::raster {
 namespace fs = std::filesystem;
 
-void XyzWriter::put(int z, int x, int y, const std::string& data) {
+std::string XyzWriter::folder(int z, int x) {
   const std::string folder = dir_ + "/" + std::to_string(z) + "/" + std::to_string(x);
   if (made_.emplace(z, x).second) {
     std::error_code ec;
     fs::create_directories(folder, ec);
     if (ec) throw ProcessingError(folder + ": cannot create the tile folder: " + ec.message());
   }
-  const std::string file = folder + "/" + std::to_string(y) + "." + tile_extension(format_);
+  return folder;
+}
+
+bool XyzWriter::holds(int z, int x, int y) {
+  if (previous_.empty()) return false;
+  std::error_code ec;
+  return fs::is_regular_file(previous_ + "/" + std::to_string(z) + "/" + std::to_string(x) + "/" + std::to_string(y) +
+                                 "." + tile_extension(format_),
+                             ec);
+}
+
+void XyzWriter::keep(int z, int x, int y) {
+  const std::string name = "/" + std::to_string(y) + "." + tile_extension(format_);
+  const std::string from = previous_ + "/" + std::to_string(z) + "/" + std::to_string(x) + name;
+  const std::string to = folder(z, x) + name;
+  std::error_code ec;
+  fs::create_hard_link(from, to, ec);
+  if (ec) fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  if (ec) throw ProcessingError(to + ": cannot keep the previous tile: " + ec.message());
+}
+
+void XyzWriter::put(int z, int x, int y, const std::string& data) {
+  const std::string file = folder(z, x) + "/" + std::to_string(y) + "." + tile_extension(format_);
   std::ofstream f(file, std::ios::binary | std::ios::trunc);
   f.write(data.data(), std::streamsize(data.size()));
   if (!f) throw ProcessingError(file + ": cannot write the tile (disk full?)");
@@ -61,6 +89,25 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) throw ProcessingError(path + ": cannot move into place: " + ec.message());
+}
+
+void remove_stale_partials(const std::string& path) {
+  const fs::path p = fs::absolute(path).lexically_normal();
+  std::string name = p.filename().string();
+  if (name.empty()) name = p.parent_path().filename().string();
+  const fs::path dir = p.filename().empty() ? p.parent_path().parent_path() : p.parent_path();
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string f = e.path().filename().string();
+    std::size_t at = std::string::npos;
+    for (const std::string& prefix : {"." + name + ".partial-", name + ".partial-", name + ".tiles-"})
+      if (f.compare(0, prefix.size(), prefix) == 0) at = prefix.size();
+    if (at == std::string::npos || at >= f.size() || !std::isdigit(static_cast<unsigned char>(f[at]))) continue;
+    const long pid = std::strtol(f.c_str() + at, nullptr, 10);
+    if (pid > 0 && pid != long(::getpid()) && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) stale.push_back(e.path());
+  }
+  for (const auto& s : stale) fs::remove_all(s, ec);
 }
 
 }  // namespace qinling::raster

@@ -11,14 +11,19 @@
 
 namespace qinling::raster {
 
-// Writes `<dir>/{z}/{x}/{y}.<ext>`.
+// Writes `<dir>/{z}/{x}/{y}.<ext>`. With `previous` (the same matrix set's folder of the last
+// run), kept tiles are hard links to the previous files (copies where links are not possible).
 class XyzWriter final : public TileSink {
  public:
-  XyzWriter(std::string dir, TileFormat format) : dir_(std::move(dir)), format_(format) {}
+  XyzWriter(std::string dir, TileFormat format, std::string previous = {})
+      : dir_(std::move(dir)), previous_(std::move(previous)), format_(format) {}
   void put(int z, int x, int y, const std::string& data) override;
+  bool holds(int z, int x, int y) override;
+  void keep(int z, int x, int y) override;
 
  private:
-  std::string dir_;
+  std::string folder(int z, int x);
+  std::string dir_, previous_;
   TileFormat format_;
   std::set<std::pair<int, int>> made_;  // (z, x) folders created
 };
@@ -28,6 +33,15 @@ class FanoutSink final : public TileSink {
   void add(TileSink* s) { sinks_.push_back(s); }
   void put(int z, int x, int y, const std::string& data) override {
     for (auto* s : sinks_) s->put(z, x, y, data);
+  }
+  // A tile is kept only when every output still has it; otherwise it is drawn for all of them.
+  bool holds(int z, int x, int y) override {
+    for (auto* s : sinks_)
+      if (!s->holds(z, x, y)) return false;
+    return !sinks_.empty();
+  }
+  void keep(int z, int x, int y) override {
+    for (auto* s : sinks_) s->keep(z, x, y);
   }
 
  private:
@@ -52,5 +66,9 @@ class AtomicFolder {
 
 // Writes a small text file atomically (temporary name, then rename).
 void write_file_atomic(const std::string& path, const std::string& text);
+
+// Removes what killed runs left beside `path`: `.<name>.partial-PID*` and `<name>.partial-PID`,
+// `<name>.tiles-PID` whose process no longer exists (never a running process's files).
+void remove_stale_partials(const std::string& path);
 
 }  // namespace qinling::raster

@@ -29,6 +29,10 @@ struct TilesetRequest {
   int threads = 1;
   // Called with a phase label and the fraction done of that phase.
   std::function<void(const std::string&, double)> progress;
+  // Splitting every pyramid over processes (MPI ranks): `part_path` names a part's file, to
+  // which "-<matrix set>" is appended. Parts other than 0 render only their share: they ask for
+  // no outputs and write no manifest or journal.
+  PyramidSplit split{};
 };
 
 struct TilesetReport {
@@ -36,6 +40,12 @@ struct TilesetReport {
     std::string id;
     ZoomRange zoom;
     long long tiles = 0, empty = 0;
+    // Tiles drawn now (all of them, or in incremental runs those whose pixels changed), kept from
+    // the last run, and taken from the journal of an interrupted run (`.<output>.qinling-journal`).
+    long long drawn = 0, kept = 0, resumed = 0;
+    std::vector<long long> drawn_per_zoom;  // from zoom.min
+    std::string render;  // "incremental", or why every tile was drawn ("no previous render", …)
+    std::vector<long long> rendered_per_part;  // split runs, on part 0: see PyramidResult
   };
   LayerKind kind = LayerKind::value;
   std::pair<double, double> value_range{0, 0};
@@ -44,7 +54,9 @@ struct TilesetReport {
 };
 
 // Validates the request (throws ConfigError) and builds everything it asks for. Each output is
-// written under a temporary name and moved into place only when complete.
+// written under a temporary name and moved into place only when complete. When the outputs hold a
+// previous render with the same settings (the manifest `.qinling-tiles` inside the XYZ folder, or
+// `.<file>.qinling-tiles` beside the MBTiles/PMTiles), only tiles whose pixels changed are drawn.
 TilesetReport build_tileset(const TilesetRequest& request);
 
 }  // namespace qinling::raster

@@ -4,9 +4,18 @@
 # same run, alternating, with `sync` before each run:
 #   ours_bil / ours_con   qinling met.regrid bilinear / conservative → GTiff
 #   cdo_bil / cdo_con     cdo remapbil / remapcon to the same cells (a curvilinear grid file with
-#                         the cells' lon/lat centres and corners) → NetCDF
+#                         the cells' lon/lat centres and corners, computed beforehand, untimed) → NetCDF
+#   cdo_bilp              cdo remapbil to the grid given like ours, as a projection (proj_params,
+#                         x/y of the cells): cdo computes the cells' lon/lat with PROJ itself → NetCDF
 #   gdal_bil              gdalwarp -r bilinear -et 0 onto the same grid → GTiff
+# and forecast verification of 10^4 stations × 72 lead times (tests/data/verify_reference.py: a
+# 72-band forecast on the same N×N km grid, 720 000 station rows) at the GB/T 28592 grades:
+#   ours_ver              qinling met.verify (forecasts + leads + stations) → JSON + CSV per lead
+#   numpy_ver             the same scores in numpy (np.loadtxt, osr, fancy indexing), which also
+#                         checks ours: every count equal, continuous scores to the JSON's 6 digits
 # Usage: scripts/bench-met.sh [--size N] [--runs R]   (default N=600 km, R=3); also scripts/bench.sh met.
+# STATIONS, LEADS and VSIZE (environment) change the verification size (default 10000 stations,
+# 72 leads, a VSIZE x VSIZE km grid of 1 km cells with the same centre, default 600).
 # Prints medians, peak RSS, the ratios and how far the results are apart. Not part of CI.
 set -euo pipefail
 . "$(dirname "$0")/bench_lib.sh"
@@ -23,6 +32,10 @@ Q="${QINLING_BUILD_DIR:-$ROOT/build}/qinling"
 [ -x "$Q" ] || { echo "bench-met: build qinling first (scripts/setup.sh)" >&2; exit 2; }
 M="$ROOT/bench-data/met$SIZE"
 mkdir -p "$M/out"
+STATIONS=${STATIONS:-10000}; LEADS=${LEADS:-72}; VSIZE=${VSIZE:-600}
+V="$ROOT/bench-data/met-verify-$STATIONS-$LEADS-$VSIZE"
+VREF="/usr/bin/python3 $ROOT/tests/data/verify_reference.py"
+GRADES=0.1,10,25,50,100,250
 # The region: SIZE km square centred on 108°E 33.6°N (x −57 km, y 3735 km in EPSG:4547).
 HALF=$((SIZE * 500))
 XMIN=$((-57000 - HALF)); XMAX=$((-57000 + HALF)); YMIN=$((3735000 - HALF)); YMAX=$((3735000 + HALF))
@@ -75,6 +88,37 @@ mask.CreateAttribute("coordinates", [], st).Write("lat lon")
 del ds
 PY
 fi
+# The target grid as cdo's projection grid description: cell-centre x/y and the PROJ string.
+cat > "$M/target_proj.txt" <<GRID
+gridtype = projection
+xsize = $SIZE
+ysize = $SIZE
+xunits = "m"
+yunits = "m"
+xfirst = $((XMIN + 500))
+xinc = 1000
+yfirst = $((YMAX - 500))
+yinc = -1000
+grid_mapping = crs
+proj_params = "$(gdalsrsinfo -o proj4 EPSG:4547 | tr -d "'" | sed '/^$/d')"
+GRID
+if [ ! -f "$V/obs.csv" ]; then
+  echo "bench-met: writing $STATIONS stations × $LEADS lead times…"
+  mkdir -p "$V"
+  $VREF make "$V" "$STATIONS" "$LEADS" "$VSIZE" EPSG:4547 1000 $((-57000 - VSIZE * 500)) $((3735000 + VSIZE * 500))
+fi
+LEAD_LIST=$(seq -s ", " 1 "$LEADS")
+cat > "$V/verify.yaml" <<YAML
+job: bench-met-verify
+inputs:
+  fc: {path: fc.tif}
+steps:
+  - {id: v, kind: met.verify, forecasts: [fc], leads: [$LEAD_LIST], stations: obs.csv, variable: precipitation}
+outputs:
+  - {from: v, path: verify.json, format: json}
+  - {from: v, path: verify.csv, format: csv}
+YAML
+
 for m in bilinear conservative; do
   src=t; [ "$m" = conservative ] && src=tp
   cat > "$M/ours_$m.yaml" <<YAML
@@ -94,20 +138,25 @@ CMD[ours_bil]="$Q run $M/ours_bilinear.yaml --out $M/out --quiet"
 CMD[ours_con]="$Q run $M/ours_conservative.yaml --out $M/out --quiet"
 CMD[cdo_bil]="cdo -s -O -P $(nproc) remapbil,$M/target_grid.nc $M/t.nc $M/out/cdo_bil.nc"
 CMD[cdo_con]="cdo -s -O -P $(nproc) remapcon,$M/target_grid.nc $M/tp.nc $M/out/cdo_con.nc"
+CMD[cdo_bilp]="cdo -s -O -P $(nproc) remapbil,$M/target_proj.txt $M/t.nc $M/out/cdo_bilp.nc"
+CMD[ours_ver]="$Q run $V/verify.yaml --out $V/out --quiet"
+CMD[numpy_ver]="$VREF score $V $GRADES > $V/numpy.json"
 CMD[gdal_bil]="gdalwarp -q -overwrite -r bilinear -et 0 -wo NUM_THREADS=ALL_CPUS -t_srs EPSG:4547 -te $XMIN $YMIN $XMAX $YMAX -tr 1000 1000 -ot Float32 $M/t.nc $M/out/gdal_bil.tif"
 RES="$M/results.tsv"
-bench_alternate "$RUNS" "$RES" "$M" ours_bil cdo_bil gdal_bil ours_con cdo_con
+bench_alternate "$RUNS" "$RES" "$M" ours_bil cdo_bil cdo_bilp gdal_bil ours_con cdo_con ours_ver numpy_ver
 
-/usr/bin/python3 - "$RES" "$SIZE" "$RUNS" "$M" <<'PY' | tee "$M/results.md"
+VCHECK=$($VREF compare "$V" $GRADES "$V/out/verify.json")
+/usr/bin/python3 - "$RES" "$SIZE" "$RUNS" "$M" "$STATIONS" "$LEADS" "$VCHECK" <<'PY' | tee "$M/results.md"
 import sys, collections, statistics as st, numpy as np
 from osgeo import gdal
 gdal.UseExceptions()
-res, size, runs, m = sys.argv[1:5]
+res, size, runs, m, stations, leads, vcheck = sys.argv[1:8]
 rows = collections.defaultdict(list); rss = collections.defaultdict(int)
 for line in open(res):
     n, r, s, k = line.split(); rows[n].append(float(s)); rss[n] = max(rss[n], int(k))
 med = {n: st.median(v) for n, v in rows.items()}
-print(f"\nGlobal 0.25° field → 1 km Qinling grid ({size}x{size} cells), {runs} alternating runs\n")
+print(f"\nGlobal 0.25° field → 1 km Qinling grid ({size}x{size} cells); verification of {stations} stations x "
+      f"{leads} lead times; {runs} alternating runs\n")
 print("| command | median s | min-max s | peak RSS MiB |\n|---|---|---|---|")
 for n, v in rows.items():
     print(f"| {n} | {med[n]:.2f} | {min(v):.2f}-{max(v):.2f} | {rss[n] // 1024} |")
@@ -117,13 +166,19 @@ def arr(path, var=None):
     return a
 ob, oc = arr(f"{m}/out/ours_bilinear.tif"), arr(f"{m}/out/ours_conservative.tif")
 cb, cc = arr(f"{m}/out/cdo_bil.nc", "Band1"), arr(f"{m}/out/cdo_con.nc", "Band1")
+cp = arr(f"{m}/out/cdo_bilp.nc")
 gb = arr(f"{m}/out/gdal_bil.tif")
 # GDAL reads the curvilinear NetCDF south-up or north-up depending on its y axis: align by the best match.
 if np.nanmax(np.abs(cb[::-1] - ob)) < np.nanmax(np.abs(cb - ob)): cb, cc = cb[::-1], cc[::-1]
 print()
-print(f"- cdo_bil / ours_bil = {med['cdo_bil'] / med['ours_bil']:.1f}x; gdal_bil / ours_bil = {med['gdal_bil'] / med['ours_bil']:.1f}x; "
-      f"cdo_con / ours_con = {med['cdo_con'] / med['ours_con']:.1f}x")
-print(f"- bilinear: max |ours - cdo| = {np.nanmax(np.abs(ob - cb)):.2e}, max |ours - gdalwarp| = {np.nanmax(np.abs(ob - gb)):.2e}")
+if np.nanmax(np.abs(cp[::-1] - ob)) < np.nanmax(np.abs(cp - ob)): cp = cp[::-1]
+print(f"- cdo_bil / ours_bil = {med['cdo_bil'] / med['ours_bil']:.2f}x; cdo_bilp / ours_bil = {med['cdo_bilp'] / med['ours_bil']:.2f}x; "
+      f"gdal_bil / ours_bil = {med['gdal_bil'] / med['ours_bil']:.2f}x; cdo_con / ours_con = {med['cdo_con'] / med['ours_con']:.2f}x; "
+      f"numpy_ver / ours_ver = {med['numpy_ver'] / med['ours_ver']:.2f}x")
+print(f"- bilinear: max |ours - cdo| = {np.nanmax(np.abs(ob - cb)):.2e}, max |ours - cdo (projection)| = {np.nanmax(np.abs(ob - cp)):.2e}, "
+      f"max |ours - gdalwarp| = {np.nanmax(np.abs(ob - gb)):.2e}")
+print(f"- verification, ours against numpy: {vcheck} (MAXDIFF: largest relative difference of a continuous score; "
+      f"COUNTS 1: every n and contingency count equal)")
 print(f"- conservative: max |ours - cdo| = {np.nanmax(np.abs(oc - cc)):.2e}, mean |ours - cdo| = {np.nanmean(np.abs(oc - cc)):.2e} "
       f"(CDO intersects cell polygons exactly; ours samples each cell)")
 PY

@@ -2,13 +2,17 @@
 
 #include <ogr_spatialref.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <string_view>
+#include <unordered_map>
 
 #include "models/errors.hpp"
 #include "pipeline/steps/builtin.hpp"
+#include "raster/coord_transform.hpp"
 #include "raster/gdal_io.hpp"
 
 namespace qinling::pipeline::steps {
@@ -33,6 +37,28 @@ std::vector<std::string> split(const std::string& line, char sep) {
     while (!s.empty() && s.back() == ' ') s.pop_back();
   }
   return out;
+}
+
+// The fields of `line` as views: straight into the line when it has no quotes or stray CRs (a
+// table of many rows is read without an allocation per cell), else through split() into `owned`.
+void split_views(std::string& line, char sep, std::vector<std::string>& owned, std::vector<std::string_view>& out) {
+  out.clear();
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.find_first_of("\"\r") != std::string::npos) {
+    owned = split(line, sep);
+    for (const auto& s : owned) out.emplace_back(s);
+    return;
+  }
+  std::string_view rest(line);
+  while (true) {
+    const auto at = rest.find(sep);
+    std::string_view field = rest.substr(0, at);
+    while (!field.empty() && field.front() == ' ') field.remove_prefix(1);
+    while (!field.empty() && field.back() == ' ') field.remove_suffix(1);
+    out.push_back(field);
+    if (at == std::string_view::npos) break;
+    rest.remove_prefix(at + 1);
+  }
 }
 
 }  // namespace
@@ -99,37 +125,46 @@ StationTable read_stations(const std::string& path, const StationColumns& c, boo
                      "); set the step's *_column options to the right names");
   };
   const int ci = column(c.id, false), cx = column(c.lon, true), cy = column(c.lat, true),
-            cz = column(c.elevation, need_elevation), cv = column(c.value, true);
+            cz = column(c.elevation, need_elevation), cv = column(c.value, true),
+            cl = c.lead.empty() ? -1 : column(c.lead, true);
   std::size_t line_no = 1;
   // A missing value (empty, NA, NaN, a listed marker) is false; text that is no number is an error
   // naming the cell, since it is a wrong file (decimal comma, shifted columns), not a gap in the data.
-  auto number = [&](const std::vector<std::string>& f, int col, double& v) {
+  auto number = [&](const std::vector<std::string_view>& f, int col, double& v) {
     if (col < 0 || col >= int(f.size())) return false;
-    const std::string& s = f[std::size_t(col)];
+    const std::string_view s = f[std::size_t(col)];
     if (s.empty() || s == "NA" || s == "NaN" || s == "nan") return false;
     for (const auto& m : missing)
       if (s == m) return false;
-    char* end = nullptr;
-    v = std::strtod(s.c_str(), &end);
-    if (end == s.c_str() || *end != '\0')
-      throw InputError(path + ":" + std::to_string(line_no) + ": column '" + names[std::size_t(col)] + "': '" + s +
-                       "' is not a number (write decimals with a point; list texts meaning missing under "
-                       "missing_values)");
+    // from_chars (no allocation) for plain decimals; strtod for what it alone accepts (+1, hex).
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || ptr != s.data() + s.size()) {
+      const std::string text(s);
+      char* end = nullptr;
+      v = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0')
+        throw InputError(path + ":" + std::to_string(line_no) + ": column '" + names[std::size_t(col)] + "': '" +
+                         text + "' is not a number (write decimals with a point; list texts meaning missing under "
+                         "missing_values)");
+    }
     return std::isfinite(v);
   };
   StationTable t;
   std::string line;
+  std::vector<std::string> owned;
+  std::vector<std::string_view> f;
   while (std::getline(in, line)) {
     ++line_no;
     if (line.empty() || line == "\r") continue;
     ++t.rows;
-    const auto f = split(line, sep);
+    split_views(line, sep, owned, f);
     if (f.size() != names.size())
       throw InputError(path + ":" + std::to_string(line_no) + ": " + std::to_string(f.size()) +
                        " fields where the header has " + std::to_string(names.size()) +
                        " (a stray separator? a decimal comma in a comma-separated file?)");
-    double x = 0, y = 0, z = NAN, v = 0;
-    if (!number(f, cx, x) || !number(f, cy, y) || !number(f, cv, v) || (need_elevation && !number(f, cz, z))) {
+    double x = 0, y = 0, z = NAN, v = 0, lead = NAN;
+    if (!number(f, cx, x) || !number(f, cy, y) || !number(f, cv, v) || (need_elevation && !number(f, cz, z)) ||
+        (cl >= 0 && !number(f, cl, lead))) {
       ++t.missing;
       continue;
     }
@@ -138,11 +173,12 @@ StationTable read_stations(const std::string& path, const StationColumns& c, boo
       ++t.out_of_range;
       continue;
     }
-    t.ids.push_back(ci >= 0 && ci < int(f.size()) ? f[std::size_t(ci)] : std::to_string(t.rows));
+    t.ids.push_back(ci >= 0 && ci < int(f.size()) ? std::string(f[std::size_t(ci)]) : std::to_string(t.rows));
     t.lon.push_back(x);
     t.lat.push_back(y);
     t.elevation.push_back(z);
     t.value.push_back(v);
+    if (cl >= 0) t.lead.push_back(lead);
   }
   return t;
 }
@@ -151,17 +187,30 @@ std::vector<models::Station> project_stations(const StationTable& t, const raste
   raster::init_gdal();
   OGRSpatialReference wgs84, dst;
   wgs84.SetWellKnownGeogCS("WGS84");
-  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   dst.importFromWkt(grid.crs_wkt.c_str());
-  dst.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(&wgs84, &dst));
-  if (!ct) throw ProcessingError("cannot transform station coordinates from WGS84 to the grid's CRS");
-  std::vector<models::Station> out(t.size());
+  const raster::TransformPtr ct =
+      raster::make_transform(wgs84, dst, "station coordinates from WGS84 to the grid's CRS");
+  // Each distinct location once, in one batch: a table of many lead times repeats every station.
+  struct PairHash {
+    std::size_t operator()(const std::pair<double, double>& p) const noexcept {
+      return std::hash<double>()(p.first) * 31 + std::hash<double>()(p.second);
+    }
+  };
+  std::unordered_map<std::pair<double, double>, std::size_t, PairHash> index;
+  std::vector<std::size_t> of(t.size());
+  std::vector<double> x, y;
   for (std::size_t i = 0; i < t.size(); ++i) {
-    double x = t.lon[i] > 180 ? t.lon[i] - 360 : t.lon[i], y = t.lat[i];
-    if (!ct->Transform(1, &x, &y)) x = y = NAN;
-    out[i] = {x, y, t.value[i]};
+    const double lon = t.lon[i] > 180 ? t.lon[i] - 360 : t.lon[i];
+    const auto [it, added] = index.emplace(std::pair{lon, t.lat[i]}, x.size());
+    if (added) {
+      x.push_back(lon);
+      y.push_back(t.lat[i]);
+    }
+    of[i] = it->second;
   }
+  raster::transform_points(*ct, x.data(), y.data(), x.size());
+  std::vector<models::Station> out(t.size());
+  for (std::size_t i = 0; i < t.size(); ++i) out[i] = {x[of[i]], y[of[i]], t.value[i]};
   return out;
 }
 

@@ -28,11 +28,13 @@ raster::BandSource layer_source(const LayerRef& ref, const ProductContext& ctx);
 
 struct StationColumns {
   std::string id = "id", lon = "lon", lat = "lat", elevation = "elevation", value = "value";
+  std::string lead;  // the lead time column (hours) of forecast verification; empty: not read
 };
 
 struct StationTable {
   std::vector<std::string> ids;
   std::vector<double> lon, lat, elevation, value;
+  std::vector<double> lead;  // with columns.lead only (a row without one is rejected as missing)
   std::size_t rows = 0, missing = 0, out_of_range = 0;  // data rows read; rows rejected and why
   std::size_t size() const { return ids.size(); }
 };

@@ -1,10 +1,14 @@
 // tiles.build: renders a finished per-pixel layer into tiles for GIS clients (XYZ folders in
 // WebMercatorQuad and CGCS2000Quad with TileJSON and WMTS capabilities, MBTiles, PMTiles).
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 
+#include <spdlog/spdlog.h>
+
 #include "models/errors.hpp"
+#include "pipeline/mpi_world.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/ramp_files.hpp"
 #include "pipeline/steps/builtin.hpp"
@@ -62,8 +66,23 @@ class TilesBuildStep final : public Step {
     return {input_, hillshade_};
   }
 
+  // Under MPI every rank renders a share of each pyramid's sub-pyramids; rank 0 writes them all.
+  bool distributed() const override { return true; }
+
   void produce(ProductContext& ctx) override {
     raster::TilesetRequest req;
+    std::vector<std::string> seen;
+    // Under MPI inside the ranks' agreement: a rank may fail here (rank 0 alone checks outputs).
+    const auto prepare = [&] { prepare_request(ctx, req, seen); };
+    raster::TilesetReport rep =
+        mpi::size() > 1 ? build_split(ctx, req, prepare) : (prepare(), raster::build_tileset(req));
+    if (!mpi::is_root()) return;
+    report(rep);
+    ctx.results[id] = std::move(rep);
+  }
+
+ private:
+  void prepare_request(const ProductContext& ctx, raster::TilesetRequest& req, std::vector<std::string>& seen) const {
     auto it = ctx.rasters.find(input_);
     if (it == ctx.rasters.end()) throw ProcessingError("tiles.build '" + id + "': layer '" + input_ + "' was not written");
     req.source = it->second;
@@ -87,15 +106,81 @@ class TilesBuildStep final : public Step {
       slot = o.path;
     }
     const std::size_t sets = req.matrix_sets.size();
-    std::vector<std::string> seen;
-    req.progress = [&](const std::string& label, double f) {
+    req.progress = [&ctx, &seen, sets](const std::string& label, double f) {
       if (std::find(seen.begin(), seen.end(), label) == seen.end()) seen.push_back(label);
       if (ctx.progress) ctx.progress->update((double(seen.size() - 1) + f) / double(sets));
     };
-    ctx.results[id] = raster::build_tileset(req);
   }
 
- private:
+  void report(const raster::TilesetReport& rep) const {
+    for (const auto& s : rep.sets) {
+      spdlog::info("{}: {} zoom {}-{}: {} tiles; {}", id, s.id, s.zoom.min, s.zoom.max, s.tiles, describe_render(s));
+      if (s.rendered_per_part.empty()) continue;
+      std::string counts;
+      long long total = 0;
+      for (const long long n : s.rendered_per_part) {
+        counts += (counts.empty() ? "" : ", ") + std::to_string(n);
+        total += n;
+      }
+      spdlog::info("{}: {} tiles rendered per rank: {} (of {})", id, s.id, counts, total);
+    }
+  }
+
+  // Test hook: QINLING_TEST_TILES_FAIL_RANK=N makes rank N fail, as a node that cannot read the
+  // layer would: while rendering its share, or with QINLING_TEST_TILES_FAIL_AT=setup before it.
+  static void test_failure(const std::string& stage, const std::string& source) {
+    const char* r = std::getenv("QINLING_TEST_TILES_FAIL_RANK");
+    const char* at = std::getenv("QINLING_TEST_TILES_FAIL_AT");
+    if (r && std::atoi(r) == mpi::rank() && stage == (at ? at : "share"))
+      throw InputError(source + ": cannot be read on this rank (QINLING_TEST_TILES_FAIL_RANK)");
+  }
+
+  // Every rank renders its share; the ranks agree once per matrix set (after the parts are
+  // written). A rank failing before one of those agreements joins it with its error, so every
+  // rank leaves together; rank 0 failing after the last one is agreed by the runner.
+  template <class Prepare>
+  raster::TilesetReport build_split(const ProductContext& ctx, raster::TilesetRequest& req, Prepare prepare) const {
+    req.split.part = mpi::rank();
+    req.split.parts = mpi::size();
+    req.split.share = [&req](const std::vector<std::int64_t>& weights) {
+      test_failure("share", req.source);
+      return mpi::contiguous_share(weights, mpi::rank(), mpi::size());
+    };
+    req.split.part_path = [path = (std::filesystem::path(ctx.out_dir) / (".qinling-tiles-" + id + "-part")).string()](
+                              int p) { return path + std::to_string(p); };
+    std::size_t waits = 0;
+    bool agreeing = false;
+    req.split.wait = [&](std::exception_ptr failure) {
+      ++waits;
+      agreeing = true;
+      mpi::agree(failure);
+      agreeing = false;
+    };
+    // Once every rank has agreed on a failure, no rank writes a part any more.
+    const auto remove_parts = [&] {
+      std::error_code ec;
+      if (mpi::is_root())
+        for (int p = 1; p < mpi::size(); ++p)
+          for (const auto& set : matrix_sets_) std::filesystem::remove(req.split.part_path(p) + "-" + set, ec);
+    };
+    try {
+      prepare();
+      test_failure("setup", req.source);
+      return raster::build_tileset(req);
+    } catch (...) {
+      if (!agreeing && waits < matrix_sets_.size()) {
+        try {
+          mpi::agree(std::current_exception());  // throws on every rank
+        } catch (...) {
+          remove_parts();
+          throw;
+        }
+      }
+      remove_parts();
+      throw;
+    }
+  }
+
   std::string input_, ramp_name_, zoom_, tile_format_ = "png", name_;
   std::vector<double> range_;
   std::string hillshade_;
@@ -111,7 +196,9 @@ StepKind tiles_build_kind() {
           "Renders a finished layer through a colour ramp (nodata transparent) into a tile pyramid in one pass: "
           "warped once to each tile matrix set at the deepest zoom, lower zooms built from their four children. "
           "Outputs: format xyz (a folder with <set>/{z}/{x}/{y}.png, tilejson.json, WMTSCapabilities.xml), "
-          "mbtiles, pmtiles (WebMercatorQuad). Serve them with `qinling serve`.",
+          "mbtiles, pmtiles (WebMercatorQuad). Serve them with `qinling serve`. A re-run with the same settings "
+          "draws only the tiles whose pixels changed (and resumes what an interrupted run drew). Under MPI "
+          "the ranks split each pyramid by sub-pyramid and rank 0 writes the same tiles as one process.",
           [] { return std::make_unique<TilesBuildStep>(); }};
 }
 

@@ -160,9 +160,16 @@ TEST_F(Catalogue, AllNodataRunsAndGivesNodata) {
   python("d = gdal.Translate('" + (dir / "nd.tif") + "', '" + crop +
          "', noData=0)\n"
          "for b in range(1, 9): d.GetRasterBand(b).Fill(0)\nd = None\n");
-  const auto r = run(job(dir / "nd.tif"), "--quiet");
+  const auto r = run(job(dir / "nd.tif"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (double v : read_band(dir / "out/ndvi.tif", 1)) ASSERT_TRUE(std::isnan(v)) << v;
+  // Not silent: a warning names the file and says why the output is empty.
+  EXPECT_NE(r.output.find(dir / "nd.tif" + ": no valid pixel under the analysis grid"), std::string::npos)
+      << r.output;
+  // The same job on the good crop says nothing of the kind.
+  const auto good = run(job(crop), "--force");
+  ASSERT_EQ(good.exit_code, 0) << good.output;
+  EXPECT_EQ(good.output.find("no valid pixel"), std::string::npos) << good.output;
 }
 
 TEST_F(Catalogue, NanAndInfinityBecomeNodata) {

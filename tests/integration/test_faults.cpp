@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -104,6 +105,13 @@ TEST(Faults, ReadOnlyOutputFolder) {
                                                           << r.output;
   EXPECT_NE(r.output.find("Read-only file system"), std::string::npos) << r.output;
   EXPECT_TRUE(read_bytes(dir / "ro/ndvi.tif") == earlier);
+  // The job store records the run as failed, with the exit code and why (read with sqlite3).
+  const auto runs =
+      run_command("sqlite3 -separator '|' " + (dir / "jobs.db") + " 'SELECT state, exit_code, message FROM runs'");
+  ASSERT_EQ(runs.exit_code, 0) << runs.output;
+  EXPECT_EQ(runs.output.rfind("failed|" + std::to_string(r.exit_code) + "|", 0), 0u) << runs.output;
+  EXPECT_NE(runs.output.find("Read-only file system"), std::string::npos) << runs.output;
+  EXPECT_EQ(std::count(runs.output.begin(), runs.output.end(), '\n'), 1) << "one run only:\n" << runs.output;
 }
 
 TEST(Faults, MissingTemporaryFolder) {
@@ -117,16 +125,14 @@ TEST(Faults, MissingTemporaryFolder) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const auto& o : kOutputs)
     EXPECT_TRUE(read_bytes(dir / ("a/" + o)) == read_bytes(dir / ("b/" + o))) << o;
-  // GDAL's own CPL_TMPDIR (the COG driver's overview scratch file) missing: a clear failure naming
-  // the folder, and nothing left under a final or temporary name.
+  // GDAL's own CPL_TMPDIR (the COG driver's overview scratch file) missing: refused before any
+  // work (exit 2) with the variable and the folder named; nothing written.
   r = run_command("CPL_TMPDIR=" + (dir / "no/such/tmp") + " " + QINLING_BIN + " run " + (dir / "job.yaml") +
-                  " --out " + (dir / "c") + " --store none --quiet");
-  if (r.exit_code != 0) {
-    EXPECT_EQ(r.exit_code, 1) << r.output;
-    EXPECT_NE(r.output.find(dir / "no/such/tmp"), std::string::npos) << r.output;
-    for (const auto& e : fs::directory_iterator(dir / "c"))
-      EXPECT_FALSE(is_temporary(e.path().filename().string())) << "left " << e.path();
-  }
+                  " --out " + (dir / "c") + " --store none");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("CPL_TMPDIR=" + (dir / "no/such/tmp") + ": no such folder"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir / "c"));
 }
 
 TEST(Faults, InputRemovedMidRun) {

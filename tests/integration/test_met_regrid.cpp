@@ -127,9 +127,34 @@ TEST(MetRegrid, BilinearMatchesCdoRemapbil) {
                                "yfirst = 36.95\nyinc = -0.1\n");
   auto r = run_command("gdal_translate -q -of netCDF " + (dir / "global180.tif") + " " + (dir / "src.nc"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = run_command("cdo -s -O remapbil," + (dir / "grid.txt") + " " + (dir / "src.nc") + " " + (dir / "cdo.nc"));
+  r = run_command("cdo -s -O remapbil," + (dir / "grid.txt") + " " + (dir / "src.nc") + " " +
+                  (dir / "cdo.nc"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string out = python("compare " + (dir / "bilinear.tif") + " " + (dir / "cdo.nc"));
   EXPECT_LT(field(out, "MAXDIFF"), 1e-4) << out;
   EXPECT_EQ(field(out, "NANMISMATCH"), 0) << out;
+}
+
+TEST(MetRegrid, SameCellsForAnyThreadCount) {
+  TempDir dir;
+  python("make " + dir.path().string());
+  // Rows are split across TBB tasks and each row's coordinates interpolated between PROJ knots:
+  // neither may depend on how many threads run.
+  for (const char* threads : {"1", "2"}) {
+    TempDir out;
+    write_text(out / "job.yaml",
+               "job: regrid\ngrid: " + kQinling + "\ninputs:\n  src: {path: " + (dir / "rain360.tif") +
+                   "}\nsteps:\n  - {id: b, kind: met.regrid, source: src, method: bilinear}\n"
+                   "  - {id: c, kind: met.regrid, source: src, method: conservative}\n"
+                   "outputs:\n  - {from: b, path: b.tif}\n  - {from: c, path: c.tif}\n");
+    const auto r = run_qinling("run " + (out / "job.yaml") + " --threads " + threads);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (const char* f : {"b.tif", "c.tif"}) fs::copy_file(out / f, dir / (std::string(threads) + f));
+  }
+  for (const char* f : {"b.tif", "c.tif"}) {
+    const std::string out =
+        python("compare " + (dir / (std::string("1") + f)) + " " + (dir / (std::string("2") + f)));
+    EXPECT_EQ(field(out, "MAXDIFF"), 0) << f << ": " << out;
+    EXPECT_EQ(field(out, "NANMISMATCH"), 0) << f << ": " << out;
+  }
 }

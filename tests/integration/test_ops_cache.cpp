@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -136,6 +137,8 @@ TEST(OpsCache, OnlyChangedStepsAndTheirDependentsRecompute) {
   rep = report_of(dir);
   EXPECT_EQ(names(rep["computed"]), (std::vector<std::string>{"c"})) << changed_c.output;
   EXPECT_EQ(names(rep["cached"]), (std::vector<std::string>{"a", "b"}));
+  // Thread time is reported for the step computed in this run only.
+  for (const auto& st : rep["steps"]) EXPECT_EQ(st.contains("cpu_seconds"), st["id"] == "c") << st.dump();
   EXPECT_EQ(fs::last_write_time(dir / "out/a.tif"), mtime_a);
   EXPECT_EQ(fs::last_write_time(dir / "out/b.tif"), mtime_b);
   int w = 0;
@@ -254,6 +257,8 @@ TEST(OpsReport, HtmlAndJsonWithThumbnailsAndTheReportCommand) {
   EXPECT_EQ(rep["state"], "succeeded");
   ASSERT_EQ(rep["outputs"].size(), 3u);
   EXPECT_FALSE(rep["phases"].empty());
+  for (const auto& st : rep["steps"]) ASSERT_TRUE(st.contains("cpu_seconds")) << st.dump();
+  EXPECT_GE(rep["pass_read_cpu_seconds"].get<double>(), 0.0);
   for (const auto& o : rep["outputs"]) {
     ASSERT_TRUE(o.contains("thumbnail")) << o.dump();
     const std::string png = dir / o["thumbnail"].get<std::string>();
@@ -278,4 +283,22 @@ TEST(OpsReport, HtmlAndJsonWithThumbnailsAndTheReportCommand) {
   EXPECT_NE(cmd.output.find(dir / "cache.report.html"), std::string::npos) << cmd.output;
   auto missing = run_qinling("report 9 --store " + q(store));
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
+}
+
+TEST(OpsReport, PixelStepTimesFollowTheirCost) {
+  TempDir dir;
+  // b evaluates ~40 transcendental functions per pixel, a one subtraction: b must cost more.
+  std::string heavy = "nir";
+  for (int i = 0; i < 20; ++i) heavy = "sin(" + heavy + ") + cos(red * " + std::to_string(i + 1) + ")";
+  const std::string job = write_job(dir, "nir - red", heavy, "a * 2", 768);
+  auto r = run_qinling("run " + q(job) + " --store none --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json rep = report_of(dir);
+  std::map<std::string, double> cpu;
+  for (const auto& st : rep["steps"]) cpu[st["id"]] = st.at("cpu_seconds").get<double>();
+  EXPECT_GT(cpu.at("b"), 5 * cpu.at("a")) << rep.dump(2);
+  EXPECT_GT(cpu.at("b"), 5 * cpu.at("c")) << rep.dump(2);
+  const std::string html = read_bytes(dir / "cache.report.html");
+  EXPECT_NE(html.find("thread time in the pixel pass"), std::string::npos);
+  EXPECT_NE(html.find("reading, masking and mosaicking inputs"), std::string::npos);
 }

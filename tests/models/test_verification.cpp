@@ -82,3 +82,60 @@ TEST(Verification, NoEventsGiveUndefinedNotZero) {
   EXPECT_TRUE(std::isnan(s.far));
   EXPECT_DOUBLE_EQ(s.accuracy, 1.0);
 }
+
+TEST(Verification, ScoreSumsOfLeadTimesMergeToTheWhole) {
+  // Two "lead times" scored apart and merged equal all pairs scored together; NaN pairs count nowhere.
+  const double f[] = {0, 12, 30, 5, 0.2, 60}, o[] = {0.5, 9, 28, 11, 0, NAN};
+  ScoreSums a({0.1, 10, 25}), b({0.1, 10, 25}), all({0.1, 10, 25});
+  for (int i = 0; i < 6; ++i) {
+    (i < 3 ? a : b).add(f[i], o[i]);
+    all.add(f[i], o[i]);
+  }
+  a.merge(b);
+  EXPECT_EQ(a.cont.n, 5);
+  EXPECT_DOUBLE_EQ(a.cont.sum_e2, all.cont.sum_e2);
+  EXPECT_DOUBLE_EQ(a.cont.sum_fo, all.cont.sum_fo);
+  ASSERT_EQ(a.cat.size(), 3u);
+  // At 10: forecast events 12, 30 (obs 9, 28): 1 hit, 1 false alarm; obs 11 with forecast 5: a miss.
+  EXPECT_EQ(a.cat[1].hits, 1);
+  EXPECT_EQ(a.cat[1].false_alarms, 1);
+  EXPECT_EQ(a.cat[1].misses, 1);
+  EXPECT_EQ(a.cat[1].correct_negatives, 2);
+  for (int t = 0; t < 3; ++t) EXPECT_EQ(a.cat[t].total(), all.cat[t].total());
+}
+
+// 3 × 3 fields, threshold 0.5: the forecast event in the corner, the observed one in the centre.
+// n = 1: no overlap, FSS = 0. n = 3 (windows clipped to the grid: 4 cells at corners, 6 at edges,
+// 9 in the centre): Po = 1 / cells everywhere; Pf = 1 / cells in the top-left 2 × 2 block, else 0.
+TEST(Verification, FractionsSkillScoreByHand) {
+  const float nan = std::nanf("");
+  const float f[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0}, o[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0};
+  const auto s = fss_sums(f, o, 3, 3, {0.5}, {1, 3});
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].n, 9);
+  EXPECT_DOUBLE_EQ(s[0].sum_d2, 2);
+  EXPECT_DOUBLE_EQ(fss(s[0]), 0);
+  const double d2 = 3.0 / 16 + 2.0 / 36, f2 = 1.0 / 16 + 2.0 / 36 + 1.0 / 81, o2 = 4.0 / 16 + 4.0 / 36 + 1.0 / 81;
+  EXPECT_EQ(s[1].window, 3);
+  EXPECT_NEAR(s[1].sum_d2, d2, 1e-15);
+  EXPECT_NEAR(s[1].sum_f2, f2, 1e-15);
+  EXPECT_NEAR(s[1].sum_o2, o2, 1e-15);
+  EXPECT_NEAR(fss(s[1]), 1 - d2 / (f2 + o2), 1e-15);
+  // Pooling two runs' sums equals the sums of both: the same fields twice give the same FSS.
+  FssSums twice = s[1];
+  twice.merge(s[1]);
+  EXPECT_EQ(twice.n, 18);
+  EXPECT_NEAR(fss(twice), fss(s[1]), 1e-15);
+  // A missing cell is neither a centre nor counted in its neighbours' windows: with the centre missing
+  // the observation has no event, Po = 0, Pf as before but over one cell fewer where windows held it.
+  float o_missing[9] = {0, 0, 0, 0, nan, 0, 0, 0, 0};
+  const auto m = fss_sums(f, o_missing, 3, 3, {0.5}, {3});
+  EXPECT_EQ(m[0].n, 8);
+  const double pf2 = 1.0 / 9 + 2.0 / 25;  // (0,0): 1/3 of 3 valid cells; (0,1), (1,0): 1/5 of 5
+  EXPECT_NEAR(m[0].sum_f2, pf2, 1e-15);
+  EXPECT_NEAR(m[0].sum_o2, 0, 1e-15);
+  EXPECT_NEAR(fss(m[0]), 0, 1e-15);
+  // No event in either field: undefined.
+  const float zeros[9] = {};
+  EXPECT_TRUE(std::isnan(fss(fss_sums(zeros, zeros, 3, 3, {0.5}, {3})[0])));
+}
