@@ -8,19 +8,13 @@
 #include <numeric>
 #include <regex>
 
+#include "mpi/mpi_support.hpp"
 #include "support/test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace qinling::test;
 
 namespace {
-
-std::string mpirun(int ranks) {
-  std::string cmd =
-      std::string(QINLING_MPIEXEC) + " --oversubscribe --bind-to none -n " + std::to_string(ranks);
-  if (::geteuid() == 0) cmd += " --allow-run-as-root";
-  return cmd + " ";
-}
 
 // configs/supervision.yaml on a 10 m grid (1800² pixels: four zonal windows of whole 256-pixel
 // block rows), plus met.verify of NDVI 2024 against NDVI 2023 (two 512-row windows).

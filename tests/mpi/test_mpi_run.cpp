@@ -6,21 +6,13 @@
 #include <filesystem>
 #include <regex>
 
+#include "mpi/mpi_support.hpp"
 #include "support/test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace qinling::test;
 
 namespace {
-
-// mpirun for a 2-core CI machine: more ranks than cores, no core binding (so each rank's
-// oneTBB sees every core), and the switch Open MPI needs to start as root.
-std::string mpirun(int ranks) {
-  std::string cmd =
-      std::string(QINLING_MPIEXEC) + " --oversubscribe --bind-to none -n " + std::to_string(ranks);
-  if (::geteuid() == 0) cmd += " --allow-run-as-root";
-  return cmd + " ";
-}
 
 const std::vector<std::string> kOutputs = {"ndvi.tif", "slope.tif", "ndwi.tif"};
 

@@ -9,19 +9,13 @@
 #include <numeric>
 #include <regex>
 
+#include "mpi/mpi_support.hpp"
 #include "support/test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace qinling::test;
 
 namespace {
-
-std::string mpirun(int ranks) {
-  std::string cmd =
-      std::string(QINLING_MPIEXEC) + " --oversubscribe --bind-to none -n " + std::to_string(ranks);
-  if (::geteuid() == 0) cmd += " --allow-run-as-root";
-  return cmd + " ";
-}
 
 // configs/tiles.yaml with two more zoom levels: ~10 rows of tiles at zoom 14, so 4 ranks get
 // rows each.
