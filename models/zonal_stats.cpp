@@ -397,9 +397,11 @@ template <class T>
 void get_vec(const char*& p, const char* end, std::vector<T>& v) {
   std::uint64_t n = 0;
   get(p, end, n);
-  need(p, end, n * sizeof(T));
+  // Divide, not multiply: a corrupt count must not wrap around to a small size.
+  if (n > std::uint64_t(end - p) / sizeof(T)) need(p, end, std::size_t(end - p) + 1);
   v.resize(n);
-  std::memcpy(static_cast<void*>(v.data()), p, n * sizeof(T));  // pairs of plain numbers
+  // memcpy from/to a null pointer is undefined even for 0 bytes (an empty vector's data()).
+  if (n > 0) std::memcpy(static_cast<void*>(v.data()), p, n * sizeof(T));  // pairs of plain numbers
   p += n * sizeof(T);
 }
 
