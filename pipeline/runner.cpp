@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 #include "raster/hdf5_cube.hpp"
 #include "raster/source.hpp"
 #include "raster/writer.hpp"
@@ -259,11 +260,17 @@ void pixel_pass(const Plan& plan, const Needed& needed, int threads, const std::
   std::vector<float> scratch;
   std::mutex pool_mutex;
   std::vector<std::shared_ptr<WindowValues>> pool;
+  // TSan marks (models/tsan_annotations.hpp): a token's window is handed from stage to stage by
+  // TBB; each serial stage's calls follow each other; the pass's state is read after the join.
+  const models::tsan::ForkJoin fork_join;
+  const char read_stage = 0, write_stage = 0;
   tbb::parallel_pipeline(
       tokens,
       tbb::make_filter<void, std::shared_ptr<WindowValues>>(
           tbb::filter_mode::serial_in_order,
           [&](tbb::flow_control& fc) -> std::shared_ptr<WindowValues> {
+            const auto task = fork_join.task();
+            const models::tsan::Serial serial(&read_stage);
             if (next >= windows.size() || Progress::cancel_requested()) {
               fc.stop();
               return nullptr;
@@ -280,17 +287,24 @@ void pixel_pass(const Plan& plan, const Needed& needed, int threads, const std::
             }
             if (!wv) wv = std::make_shared<WindowValues>();
             wv->window = windows[next++];
+            models::tsan::release(wv.get());
             return wv;
           }) &
           tbb::make_filter<std::shared_ptr<WindowValues>, std::shared_ptr<WindowValues>>(
               tbb::filter_mode::parallel,
               [&](std::shared_ptr<WindowValues> wv) {
+                const auto task = fork_join.task();
+                models::tsan::acquire(wv.get());
                 compute_window(*wv, needed, plan, reader, clock);
                 if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+                models::tsan::release(wv.get());
                 return wv;
               }) &
           tbb::make_filter<std::shared_ptr<WindowValues>, void>(
               tbb::filter_mode::serial_in_order, [&](std::shared_ptr<WindowValues> wv) {
+                const auto task = fork_join.task();
+                const models::tsan::Serial serial(&write_stage);
+                models::tsan::acquire(wv.get());
                 for (std::size_t i = 0; i < targets.size(); ++i)
                   checkpoint.staging(i).write(wv->window, unpad(*wv, wv->values.at(targets[i].id), scratch));
                 checkpoint.record(wv->window);
@@ -298,6 +312,7 @@ void pixel_pass(const Plan& plan, const Needed& needed, int threads, const std::
                 std::lock_guard lock(pool_mutex);
                 pool.push_back(std::move(wv));
               }));
+  fork_join.joined();
   checkpoint.flush();
   report.pass_read_seconds += double(clock.read_ns.load()) * 1e-9;
   for (std::size_t i = 0; i < needed.steps.size(); ++i)

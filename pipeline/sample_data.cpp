@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 #include "raster/aerial_sample.hpp"
 #include "raster/sample_scene.hpp"
 #include "raster/writer.hpp"
@@ -119,22 +120,35 @@ QaCounts stream_raster(raster::TiledWriter& writer, int size, int bands, GDALDat
   using JobPtr = std::shared_ptr<WindowJob<T>>;
   std::size_t next = 0;
   QaCounts total;
+  // TSan marks (models/tsan_annotations.hpp): TBB hands each job from stage to stage and runs a
+  // serial stage's calls one after another; `total` is read after the join.
+  const models::tsan::ForkJoin fork_join;
+  const char read_stage = 0, write_stage = 0;
   tbb::parallel_pipeline(
       kTokens,
       tbb::make_filter<void, JobPtr>(tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> JobPtr {
+        const auto task = fork_join.task();
+        const models::tsan::Serial serial(&read_stage);
         if (next == windows.size()) {
           fc.stop();
           return nullptr;
         }
         auto job = std::make_shared<WindowJob<T>>();
         job->window = windows[next++];
+        models::tsan::release(job.get());
         return job;
       }) & tbb::make_filter<JobPtr, JobPtr>(tbb::filter_mode::parallel, [&](JobPtr job) {
+        const auto task = fork_join.task();
+        models::tsan::acquire(job.get());
         const auto n = std::size_t(job->window.pixels());
         job->data = std::make_unique_for_overwrite<T[]>(n * planes);
         job->counts = fill(job->window, job->data.get());
+        models::tsan::release(job.get());
         return job;
       }) & tbb::make_filter<JobPtr, void>(tbb::filter_mode::serial_in_order, [&](JobPtr job) {
+        const auto task = fork_join.task();
+        const models::tsan::Serial serial(&write_stage);
+        models::tsan::acquire(job.get());
         const auto n = std::size_t(job->window.pixels());
         for (int b = 0; b < bands; ++b) writer.write(b + 1, job->window, job->data.get() + b * n, type);
         if (extra != nullptr) extra->write(1, job->window, job->data.get() + bands * n, type);
@@ -142,6 +156,7 @@ QaCounts stream_raster(raster::TiledWriter& writer, int size, int bands, GDALDat
         job->data.reset();  // free before reporting, so a slow callback holds no memory
         done(job->window.pixels());
       }));
+  fork_join.joined();
   return total;
 }
 

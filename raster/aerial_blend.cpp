@@ -1,6 +1,7 @@
 #include "raster/aerial_blend.hpp"
 
 #include <gdal_priv.h>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 
 #include "models/aerial_radiometry.hpp"
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 
 namespace qinling::raster {
 namespace {
@@ -112,7 +114,8 @@ double blend_mosaic(const Grid& grid, const std::vector<PlacedFrame>& frames, co
         if (!loaded.count(i)) to_load.push_back(i);
       }
     std::vector<LoadedFrame> fresh(to_load.size());
-    tbb::parallel_for(std::size_t(0), to_load.size(), [&](std::size_t k) {
+    const models::tsan::ForkJoin load_loop;  // TSan marks (models/tsan_annotations.hpp)
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, to_load.size()), load_loop.each([&](std::size_t k) {
       const PlacedFrame& f = frames[to_load[k]];
       LoadedFrame& lf = fresh[k];
       lf.px = read_frame_pixels(f.path, f.read_scale);
@@ -121,13 +124,15 @@ double blend_mosaic(const Grid& grid, const std::vector<PlacedFrame>& frames, co
       lf.from_grid = (f.to_grid * s.inv()).inv();
       for (std::size_t c = 0; c < 3; ++c) lf.gain[c] = float(f.gain[c]);
       lf.half_side = std::max(1.0, std::min(lf.px.rgb.cols, lf.px.rgb.rows) / 2.0);
-    });
+    }));
+    load_loop.joined();
     for (std::size_t k = 0; k < to_load.size(); ++k) loaded.emplace(to_load[k], std::move(fresh[k]));
 
     const std::size_t n = std::size_t(grid.width) * std::size_t(h);
     std::vector<std::uint8_t> planes(4 * n, 0);
     std::vector<float> exg_row(exg.empty() ? 0 : n), vari_row(vari.empty() ? 0 : n);
-    tbb::parallel_for(0, cols, [&](int bc) {
+    const models::tsan::ForkJoin block_loop;
+    tbb::parallel_for(tbb::blocked_range<int>(0, cols), block_loop.each([&](int bc) {
       const Window block{bc * bw, y0, std::min(bw, grid.width - bc * bw), h};
       BlockBuffers buf{std::vector<float>(std::size_t(block.pixels()) * 3, 0.f),
                        std::vector<float>(std::size_t(block.pixels()), 0.f)};
@@ -152,7 +157,8 @@ double blend_mosaic(const Grid& grid, const std::vector<PlacedFrame>& frames, co
           if (!exg_row.empty()) exg_row[d] = wsum > 0 ? models::excess_green(rgb[0], rgb[1], rgb[2]) : NAN;
           if (!vari_row.empty()) vari_row[d] = wsum > 0 ? models::vari(rgb[0], rgb[1], rgb[2]) : NAN;
         }
-    });
+    }));
+    block_loop.joined();
     const Window row{0, y0, grid.width, h};
     for (auto& o : rgba)
       for (int b = 0; b < 4; ++b) o->writer().write(b + 1, row, planes.data() + std::size_t(b) * n, GDT_Byte);

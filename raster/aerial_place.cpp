@@ -1,6 +1,7 @@
 #include "raster/aerial_place.hpp"
 
 #include <spdlog/spdlog.h>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "models/aerial_radiometry.hpp"
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 
 namespace qinling::raster {
 namespace {
@@ -248,7 +250,10 @@ std::vector<PlacedFrame> place_frames(const std::vector<std::string>& paths, con
   };
   if (!reference.empty() || !options.register_frames) {
     // Frames are independent of each other: place them in parallel (results do not depend on order).
-    tbb::parallel_for(std::size_t(0), frames.size(), place_one, tbb::simple_partitioner());
+    const models::tsan::ForkJoin fork_join;  // TSan marks (models/tsan_annotations.hpp)
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, frames.size()), fork_join.each(place_one),
+                      tbb::simple_partitioner());
+    fork_join.joined();
   } else {
     for (std::size_t i = 0; i < frames.size(); ++i) place_one(i);
   }

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 #include "raster/gdal_io.hpp"
 
 namespace qinling::raster {
@@ -153,8 +154,9 @@ void Regridder::regrid(const Window& w, float* out) const {
   const auto& gt = target_.geotransform;
   const std::size_t width = std::size_t(w.width);
 
+  const models::tsan::ForkJoin fork_join;  // TSan marks (models/tsan_annotations.hpp)
   if (method_ != RegridMethod::conservative) {
-    tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 8), [&](const tbb::blocked_range<int>& rows) {
+    tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 8), fork_join.wrap([&](const tbb::blocked_range<int>& rows) {
       TransformPtr ct = clone_transform(*to_src_);
       LineTransformer line(*ct, tol_x, tol_y);
       std::vector<double> x(width), y(width);
@@ -179,7 +181,8 @@ void Regridder::regrid(const Window& w, float* out) const {
           o[c] = float(v);
         }
       }
-    });
+    }));
+    fork_join.joined();
     return;
   }
 
@@ -188,7 +191,7 @@ void Regridder::regrid(const Window& w, float* out) const {
   // Σ value × cell area over the region equals the source's integral to the sampling accuracy.
   const int n = samples_;
   const std::size_t cols = width * std::size_t(n) + 1, rows = std::size_t(n) + 1;
-  tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 4), [&](const tbb::blocked_range<int>& chunk) {
+  tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 4), fork_join.wrap([&](const tbb::blocked_range<int>& chunk) {
     TransformPtr ct = clone_transform(*to_src_);
     TransformPtr ll = to_lonlat_ ? clone_transform(*to_lonlat_) : nullptr;
     LineTransformer line(*ct, tol_x, tol_y);
@@ -245,7 +248,8 @@ void Regridder::regrid(const Window& w, float* out) const {
         out[std::size_t(r) * width + c] = sw > 0 ? float(swv / sw) : kNaNf;
       }
     }
-  });
+  }));
+  fork_join.joined();
 }
 
 }  // namespace qinling::raster

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <string_view>
 
+#include "models/tsan_annotations.hpp"
+
 namespace qinling::raster {
 namespace {
 
@@ -267,11 +269,13 @@ void SampleScene::add_warp_row(int row, int x0, int width, float* warp) const {
 }
 
 void SampleScene::fill_dem(const Window& w, float* out) const {
-  tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 8), [&](const tbb::blocked_range<int>& r) {
+  const models::tsan::ForkJoin fork_join;  // TSan marks (models/tsan_annotations.hpp)
+  tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 8), fork_join.wrap([&](const tbb::blocked_range<int>& r) {
     std::vector<float> scratch(4 * std::size_t(w.width));
     for (int i = r.begin(); i < r.end(); ++i)
       elevation_row(w.y + i, w.x, w.width, out + std::size_t(i) * w.width, scratch.data());
-  });
+  }));
+  fork_join.joined();
 }
 
 namespace {
@@ -391,17 +395,21 @@ QaCounts SampleScene::fill_scene(int date, const Window& w, std::uint16_t* out, 
   // Elevation with a one-pixel halo, for slope and shading at the window's edges.
   const int hw = w.width + 2, hh = w.height + 2;
   std::vector<float> halo(std::size_t(hw) * hh);
-  tbb::parallel_for(tbb::blocked_range<int>(0, hh, 8), [&](const tbb::blocked_range<int>& r) {
+  const models::tsan::ForkJoin halo_loop;  // TSan marks (models/tsan_annotations.hpp)
+  tbb::parallel_for(tbb::blocked_range<int>(0, hh, 8), halo_loop.wrap([&](const tbb::blocked_range<int>& r) {
     std::vector<float> scratch(4 * std::size_t(hw));
     for (int i = r.begin(); i < r.end(); ++i)
       elevation_row(w.y - 1 + i, w.x - 1, hw, halo.data() + std::size_t(i) * hw, scratch.data());
-  });
+  }));
+  halo_loop.joined();
   std::vector<QaCounts> counts(w.height);
-  tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 4), [&](const tbb::blocked_range<int>& r) {
+  const models::tsan::ForkJoin row_loop;
+  tbb::parallel_for(tbb::blocked_range<int>(0, w.height, 4), row_loop.wrap([&](const tbb::blocked_range<int>& r) {
     std::vector<float> scratch;
     for (int i = r.begin(); i < r.end(); ++i)
       counts[i] = scene_row(date, w, w.y + i, halo.data() + std::size_t(i) * hw, out, thermal, scratch);
-  });
+  }));
+  row_loop.joined();
   QaCounts total;
   for (const auto& c : counts) total += c;
   return total;

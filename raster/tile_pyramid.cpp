@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "models/tsan_annotations.hpp"
 #include "raster/tile_combine.hpp"
 #include "raster/tile_journal.hpp"
 #include "raster/tile_parts.hpp"
@@ -172,18 +173,20 @@ class PyramidBuilder {
     deep_hash_.assign(std::size_t(strip.cols), 0);
     const int blocks = (strip.cols + kWarpTiles - 1) / kWarpTiles;
     const int z = levels_.front().range.z;
+    const models::tsan::ForkJoin fork_join;  // TSan marks (models/tsan_annotations.hpp)
     if (src_.kind == LayerKind::rgba) {
-      tbb::parallel_for(0, strip.cols, [&](int c) {
+      tbb::parallel_for(tbb::blocked_range<int>(0, strip.cols), fork_join.each([&](int c) {
         Handles& h = handles_.local();
         if (!h.src) h.src = open_raster(src_.path);
         if (!h.warped) h.warped = open_native_warped(h.src.get(), *opt_.tms);
         read_tile_like_gdal2tiles(h.warped.get(), *opt_.tms, z, strip.col0 + c, strip.row, strip.at(c * kTile, 0),
                                   strip.line());
         deep_hash_[c] = tile_hash(strip, c);
-      });
+      }));
+      fork_join.joined();
       return;
     }
-    tbb::parallel_for(0, blocks, [&](int b) {
+    tbb::parallel_for(tbb::blocked_range<int>(0, blocks), fork_join.each([&](int b) {
       Handles& h = handles_.local();
       if (!h.warper) h.warper = std::make_unique<TileWarper>(src_, *opt_.tms, alg_);
       const int c0 = b * kWarpTiles, n = std::min(kWarpTiles, strip.cols - c0);
@@ -207,7 +210,8 @@ class PyramidBuilder {
         }
       }
       for (int c = c0; c < c0 + n; ++c) deep_hash_[c] = tile_hash(strip, c);
-    });
+    }));
+    fork_join.joined();
   }
 
   std::uint64_t tile_hash(const Strip& s, int c) const {
@@ -253,7 +257,8 @@ class PyramidBuilder {
     std::vector<std::uint64_t> hash(s.cols);
     std::vector<char> same(s.cols, 0), resumed(s.cols, 0);
     rendered_ += s.cols;
-    tbb::parallel_for(0, s.cols, [&](int c) {
+    const models::tsan::ForkJoin fork_join;  // TSan marks (models/tsan_annotations.hpp)
+    tbb::parallel_for(tbb::blocked_range<int>(0, s.cols), fork_join.each([&](int c) {
       const std::uint64_t key = pack_tile(z, s.col0 + c, s.row);
       hash[c] = z == levels_.front().range.z ? deep_hash_[c] : tile_hash(s, c);
       if (opt_.previous && !part_out_) {
@@ -264,7 +269,8 @@ class PyramidBuilder {
       if (opt_.journal && !part_out_)
         if (auto j = opt_.journal->find(opt_.tms->id, key, hash[c])) encoded[c] = std::move(*j), resumed[c] = 1;
       if (!resumed[c]) encoded[c] = draw(s, c);
-    });
+    }));
+    fork_join.joined();
     for (int c = 0; c < s.cols; ++c) {
       if (part_out_)
         part_out_->tile(z, s.col0 + c, s.row, hash[c], encoded[c]);
@@ -345,7 +351,8 @@ class PyramidBuilder {
     const int half = child.row & 1, ch = channels_;
     const long child_x0 = long(child.col0) * kTile, parent_x0 = long(parent.col0) * kTile;
     const long child_w = long(child.cols) * kTile;
-    tbb::parallel_for(0, kTile / 2, [&](int py) {
+    const models::tsan::ForkJoin fork_join;  // TSan marks (models/tsan_annotations.hpp)
+    tbb::parallel_for(tbb::blocked_range<int>(0, kTile / 2), fork_join.each([&](int py) {
       float* out = parent.at(0, half * (kTile / 2) + py);
       for (long px = 0; px < long(parent.cols) * kTile; ++px, out += ch) {
         const float* c[4];
@@ -357,7 +364,8 @@ class PyramidBuilder {
           }
         combine_(c, out);
       }
-    });
+    }));
+    fork_join.joined();
   }
 
   const TileSource& src_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "models/tsan_annotations.hpp"
 #include "vector/geos.hpp"
 
 namespace qinling::vector {
@@ -57,7 +58,8 @@ std::vector<std::vector<std::pair<std::uint32_t, double>>> overlay_zones(const s
   std::vector<std::vector<std::pair<std::uint32_t, double>>> out(cells.size());
   if (zones.empty()) return out;
   tbb::enumerable_thread_specific<std::unique_ptr<ZoneIndex>> indexes;
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, cells.size(), 256), [&](const auto& range) {
+  const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, cells.size(), 256), tsan_loop.wrap([&](const auto& range) {
     auto& slot = indexes.local();
     if (!slot) slot = std::make_unique<ZoneIndex>(zones);
     ZoneIndex& z = *slot;
@@ -80,7 +82,8 @@ std::vector<std::vector<std::pair<std::uint32_t, double>>> overlay_zones(const s
         if (share > 1e-9) out[c].emplace_back(k, std::min(share, 1.0));
       }
     }
-  });
+  }));
+  tsan_loop.joined();
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 #include "vector/geos.hpp"
 #include "vector/ogr_io.hpp"
 #include "vector/polygons.hpp"
@@ -78,8 +79,9 @@ CellTable build_grid(const std::vector<Shape>& region, const std::string& crs_wk
   const long long rows = r1 - r0;
   std::vector<std::vector<Cell>> by_row(static_cast<std::size_t>(rows));
   (void)threads;  // the caller's tbb::global_control bounds the threads
+  const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
   tbb::parallel_for(tbb::blocked_range<long long>(0, rows, 4),
-                    [&](const tbb::blocked_range<long long>& range) {
+                    tsan_loop.wrap([&](const tbb::blocked_range<long long>& range) {
                       auto& slot = states.local();
                       if (!slot) slot = make_state();
                       RegionState& st = *slot;
@@ -103,7 +105,8 @@ CellTable build_grid(const std::vector<Shape>& region, const std::string& crs_wk
                           out.push_back({row, col, std::move(s), area});
                         }
                       }
-                    });
+                    }));
+  tsan_loop.joined();
 
   CellTable t;
   t.crs_wkt = crs_wkt;

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 #include "raster/source.hpp"
 #include "vector/coverage.hpp"
 
@@ -118,10 +119,16 @@ Pass run_pass(const std::string& path, int band, const std::vector<Shape>& shape
   tbb::enumerable_thread_specific<Scratch> scratch;
   std::size_t next = first;
   const std::size_t tokens = std::size_t(std::max(1, options.threads)) * 2;
+  // TSan marks (models/tsan_annotations.hpp): TBB hands each window from stage to stage and runs a
+  // serial stage's calls one after another; `pass` is returned after the join.
+  const models::tsan::ForkJoin fork_join;
+  const char read_stage = 0, merge_stage = 0;
   tbb::parallel_pipeline(
       tokens,
       tbb::make_filter<void, WindowWork*>(tbb::filter_mode::serial_in_order,
                                           [&](tbb::flow_control& fc) -> WindowWork* {
+                                            const auto task = fork_join.task();
+                                            const models::tsan::Serial serial(&read_stage);
                                             while (next < last && lists[next].empty()) ++next;
                                             if (next >= last) {
                                               fc.stop();
@@ -129,11 +136,14 @@ Pass run_pass(const std::string& path, int band, const std::vector<Shape>& shape
                                             }
                                             auto* w = new WindowWork;
                                             w->index = next++;
+                                            models::tsan::release(w);
                                             return w;
                                           }) &
           tbb::make_filter<WindowWork*, WindowWork*>(
               tbb::filter_mode::parallel,
               [&](WindowWork* work) {
+                const auto task = fork_join.task();
+                models::tsan::acquire(work);
                 Scratch& s = scratch.local();
                 const raster::Window& win = windows[work->index];
                 s.values.resize(std::size_t(win.pixels()));
@@ -153,9 +163,13 @@ Pass run_pass(const std::string& path, int band, const std::vector<Shape>& shape
                   }
                   work->partial.emplace_back(c, std::move(a));
                 }
+                models::tsan::release(work);
                 return work;
               }) &
           tbb::make_filter<WindowWork*, void>(tbb::filter_mode::serial_in_order, [&](WindowWork* work) {
+            const auto task = fork_join.task();
+            const models::tsan::Serial serial(&merge_stage);
+            models::tsan::acquire(work);
             std::unique_ptr<WindowWork> owned(work);
             for (auto& [c, a] : work->partial) {
               if (pass.owned[c])
@@ -166,6 +180,7 @@ Pass run_pass(const std::string& path, int band, const std::vector<Shape>& shape
             ++pass.windows_read;
             if (options.progress) options.progress(pass.windows_read, total);
           }));
+  fork_join.joined();
   return pass;
 }
 

@@ -4,6 +4,7 @@
 // `elevation_bands`, the end-members are taken per elevation zone of a DEM (vertical zonation).
 #include <spdlog/spdlog.h>
 #include <tbb/enumerable_thread_specific.h>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "models/errors.hpp"
 #include "models/histogram.hpp"
+#include "models/tsan_annotations.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/steps/builtin.hpp"
 #include "raster/source.hpp"
@@ -90,13 +92,15 @@ class FvcStep final : public Step {
     using Hists = std::vector<models::ValueHistogram>;
     const auto make = [&] { return Hists(zones, models::ValueHistogram(-1, 1, kBins)); };
     tbb::enumerable_thread_specific<Hists> local(make);
-    tbb::parallel_for(std::size_t(0), windows.size(), [&](std::size_t i) {
+    const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, windows.size()), tsan_loop.each([&](std::size_t i) {
       std::vector<float> v;
       std::vector<std::uint8_t> z;
       read(i, v, z);
       auto& h = local.local();
       for (std::size_t j = 0; j < v.size(); ++j) h[z[j]].add(v[j]);
-    });
+    }));
+    tsan_loop.joined();
     Hists hist = make();
     for (const auto& h : local)
       for (std::size_t k = 0; k < zones; ++k) hist[k].merge(h[k]);
@@ -146,12 +150,14 @@ class FvcStep final : public Step {
     for (std::size_t b = 0; b < windows.size(); b += batch) {
       const std::size_t e = std::min(windows.size(), b + batch);
       std::vector<std::vector<float>> vals(e - b);
-      tbb::parallel_for(b, e, [&](std::size_t i) {
+      const models::tsan::ForkJoin tsan_loop2;  // TSan marks (models/tsan_annotations.hpp)
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(b, e), tsan_loop2.each([&](std::size_t i) {
         auto& v = vals[i - b];
         std::vector<std::uint8_t> z;
         read(i, v, z);
         for (std::size_t j = 0; j < v.size(); ++j) v[j] = models::fvc(v[j], soil_[z[j]], veg_[z[j]]);
-      });
+      }));
+      tsan_loop2.joined();
       for (std::size_t i = b; i < e; ++i)
         for (auto& o : outs) o->writer().write(1, windows[i], vals[i - b].data(), GDT_Float32);
       if (ctx.progress) ctx.progress->update(double(e) / double(windows.size()));

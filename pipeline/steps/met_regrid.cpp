@@ -3,11 +3,13 @@
 // grids, cropping and the area weights on the sphere are under our control (raster/regrid.hpp).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <cmath>
 
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/steps/builtin.hpp"
 #include "pipeline/steps/met_common.hpp"
@@ -64,10 +66,12 @@ class RegridStep final : public Step {
     for (std::size_t b = 0; b < windows.size(); b += batch) {
       const std::size_t e = std::min(windows.size(), b + batch);
       std::vector<std::vector<float>> vals(e - b);
-      tbb::parallel_for(b, e, [&](std::size_t i) {
+      const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(b, e), tsan_loop.each([&](std::size_t i) {
         vals[i - b].resize(std::size_t(windows[i].pixels()));
         rg.regrid(windows[i], vals[i - b].data());
-      });
+      }));
+      tsan_loop.joined();
       for (std::size_t i = b; i < e; ++i)
         for (auto& o : outs) o->writer().write(1, windows[i], vals[i - b].data(), GDT_Float32);
       if (ctx.progress) ctx.progress->update(double(e) / double(windows.size()));

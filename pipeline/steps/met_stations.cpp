@@ -2,12 +2,14 @@
 // weighting, optionally detrended against elevation (fit value on station elevation, IDW the
 // residuals, add the trend back on the DEM), with leave-one-out cross-validation RMSE reported.
 #include <spdlog/spdlog.h>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <cmath>
 
 #include "models/errors.hpp"
 #include "models/meteo.hpp"
+#include "models/tsan_annotations.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/job_spec.hpp"
 #include "pipeline/steps/builtin.hpp"
@@ -96,7 +98,8 @@ class InterpolateStationsStep final : public Step {
     for (std::size_t b = 0; b < windows.size(); b += batch) {
       const std::size_t e = std::min(windows.size(), b + batch);
       std::vector<std::vector<float>> vals(e - b);
-      tbb::parallel_for(b, e, [&](std::size_t i) {
+      const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(b, e), tsan_loop.each([&](std::size_t i) {
         const raster::Window& w = windows[i];
         auto& v = vals[i - b];
         v.assign(std::size_t(w.pixels()), NAN);
@@ -113,7 +116,8 @@ class InterpolateStationsStep final : public Step {
             if (detrend) val += fit.intercept + fit.slope * dem[k];
             v[k] = float(val);
           }
-      });
+      }));
+      tsan_loop.joined();
       for (std::size_t i = b; i < e; ++i)
         for (auto& o : outs) o->writer().write(1, windows[i], vals[i - b].data(), GDT_Float32);
       if (ctx.progress) ctx.progress->update(double(e) / double(windows.size()));

@@ -3,6 +3,7 @@
 // and contingency-table scores per threshold, written as CSV and JSON with the partial sums.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <type_traits>
 
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 #include "models/verification.hpp"
 #include "pipeline/job_spec.hpp"
 #include "pipeline/mpi_world.hpp"
@@ -115,12 +117,14 @@ class VerifyStep final : public Step {
         const raster::BandSource fsrc = layer_source(fc_, ctx), osrc = layer_source(obs_, ctx);
         reader.add_file(fsrc.path, raster::describe_raster(fsrc.path), "bilinear");
         if (osrc.path != fsrc.path) reader.add_file(osrc.path, raster::describe_raster(osrc.path), "bilinear");
-        tbb::parallel_for(first, last, [&](std::size_t i) {
+        const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(first, last), tsan_loop.each([&](std::size_t i) {
           std::vector<float> f(std::size_t(windows[i].pixels())), o(f.size());
           reader.read(fsrc, windows[i], f.data());
           reader.read(osrc, windows[i], o.data());
           for (std::size_t k = 0; k < f.size(); ++k) per[i].add(f[k], o[k]);
-        });
+        }));
+        tsan_loop.joined();
       });
       gather_window_sums(per, first, last);
       for (const auto& s : per) total.merge(s);  // window order: the same sums for any thread count
@@ -315,11 +319,13 @@ class VerifyStep final : public Step {
     for (double t : thresholds_) {
       const models::FssTables tables = models::fss_tables(f.data(), o.data(), width, height, t);
       std::vector<models::FssSums> part(fss_windows_.size() * std::size_t(blocks));
-      tbb::parallel_for(std::size_t(0), part.size(), [&](std::size_t i) {
+      const models::tsan::ForkJoin tsan_loop2;  // TSan marks (models/tsan_annotations.hpp)
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, part.size()), tsan_loop2.each([&](std::size_t i) {
         const int b = int(i % std::size_t(blocks));
         part[i] = models::fss_window_sums(tables, int(fss_windows_[i / std::size_t(blocks)]), b * rows,
                                           std::min(height, (b + 1) * rows));
-      });
+      }));
+      tsan_loop2.joined();
       for (std::size_t w = 0; w < fss_windows_.size(); ++w) {
         models::FssSums s = part[w * std::size_t(blocks)];
         for (int b = 1; b < blocks; ++b) s.merge(part[w * std::size_t(blocks) + std::size_t(b)]);

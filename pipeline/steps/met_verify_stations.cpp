@@ -1,5 +1,6 @@
 #include "pipeline/steps/met_verify_stations.hpp"
 
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <set>
 
 #include "models/regrid.hpp"
+#include "models/tsan_annotations.hpp"
 
 namespace qinling::pipeline::steps {
 
@@ -58,7 +60,8 @@ StationVerification verify_stations(const StationTable& t, const raster::Grid& g
   // with one more row below for bilinear.
   const int strip = int(std::clamp<std::int64_t>((std::int64_t(1) << 22) / grid.width, 1, grid.height));
 
-  tbb::parallel_for(std::size_t(0), nf, [&](std::size_t li) {
+  const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, nf), tsan_loop.each([&](std::size_t li) {
     const auto& mine = rows[li];
     std::vector<double> f(mine.size(), NAN);
     std::vector<std::size_t> order(mine.size());  // positions sorted by key: each strip's rows are one run
@@ -89,7 +92,8 @@ StationVerification verify_stations(const StationTable& t, const raster::Grid& g
       }
     }
     for (std::size_t i = 0; i < mine.size(); ++i) out.per_lead[li].add(f[i], t.value[mine[i].second]);
-  });
+  }));
+  tsan_loop.joined();
   for (const auto& s : out.per_lead) out.total.merge(s);  // lead order: the same sums for any thread count
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/errors.hpp"
+#include "models/tsan_annotations.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/steps/builtin.hpp"
 #include "raster/source.hpp"
@@ -126,10 +128,12 @@ void RseiStep::produce(ProductContext& ctx) {
   const auto reduce = [&]<class T>(std::vector<T>& parts, auto&& fn, double from, double to) {
     parts.assign(windows.size(), T{});
     std::atomic<std::size_t> done{0};
-    tbb::parallel_for(std::size_t(0), windows.size(), [&](std::size_t i) {
+    const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, windows.size()), tsan_loop.each([&](std::size_t i) {
       fn(read(i), parts[i]);
       if (ctx.progress) ctx.progress->update(from + (to - from) * double(++done) / double(windows.size()));
-    });
+    }));
+    tsan_loop.joined();
   };
 
   RseiResult r;
@@ -231,7 +235,8 @@ void RseiStep::produce(ProductContext& ctx) {
   for (std::size_t b0 = 0; b0 < windows.size() && !outs.empty(); b0 += batch) {
     const std::size_t e = std::min(windows.size(), b0 + batch);
     std::vector<std::vector<float>> vals(e - b0);
-    tbb::parallel_for(b0, e, [&](std::size_t i) {
+    const models::tsan::ForkJoin tsan_loop2;  // TSan marks (models/tsan_annotations.hpp)
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(b0, e), tsan_loop2.each([&](std::size_t i) {
       const Block b = read(i);
       auto& v = vals[i - b0];
       v.assign(b.n, NAN);
@@ -244,7 +249,8 @@ void RseiStep::produce(ProductContext& ctx) {
         for (int k = 0; k < kN; ++k) s += r.eigen.vectors[0][k] * x[k];
         v[j] = float(span > 0 ? (r.sign * s - r.pc_min) / span : 0.5);
       }
-    });
+    }));
+    tsan_loop2.joined();
     for (std::size_t i = b0; i < e; ++i)
       for (auto& o : outs) o->writer().write(1, windows[i], vals[i - b0].data(), GDT_Float32);
     if (ctx.progress) ctx.progress->update(0.75 + 0.25 * double(e) / double(windows.size()));
