@@ -67,16 +67,13 @@ std::string job_text(const std::string& scene) {
 // Every row of every feature table of a GeoPackage, every field exactly (floats as repr, the
 // geometry blob as hex), read with Python's sqlite3: an independent reader of the file.
 std::string gpkg_rows(const TempDir& dir, const std::string& path) {
-  write_text(dir / "rows.py",
+  return python_output(dir,
              "import sqlite3, sys\n"
              "c = sqlite3.connect(sys.argv[1])\n"
              "for (t,) in c.execute('select table_name from gpkg_contents order by table_name'):\n"
              "    print('TABLE', t)\n"
              "    for row in c.execute('select * from \"%s\" order by 1' % t):\n"
-             "        print([x.hex() if isinstance(x, bytes) else repr(x) for x in row])\n");
-  const auto r = run_command("/usr/bin/python3 " + (dir / "rows.py") + " " + path);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return r.output;
+             "        print([x.hex() if isinstance(x, bytes) else repr(x) for x in row])\n", path);
 }
 
 class MpiProducts : public ::testing::Test {

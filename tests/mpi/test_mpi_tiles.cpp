@@ -45,17 +45,14 @@ std::map<std::string, std::string> folder_files(const std::string& dir) {
 
 // The tiles and metadata tables, read with Python's sqlite3 (an independent reader).
 std::string mbtiles_rows(const TempDir& dir, const std::string& path) {
-  write_text(dir / "rows.py",
+  return python_output(dir,
              "import sqlite3, sys\n"
              "c = sqlite3.connect(sys.argv[1])\n"
              "for r in c.execute('select zoom_level, tile_column, tile_row, hex(tile_data) from tiles "
              "order by 1, 2, 3'):\n"
              "    print(*r)\n"
              "for r in c.execute('select name, value from metadata order by 1'):\n"
-             "    print(*r)\n");
-  const auto r = run_command("/usr/bin/python3 " + (dir / "rows.py") + " " + path);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return r.output;
+             "    print(*r)\n", path);
 }
 
 class MpiTiles : public ::testing::Test {
