@@ -122,6 +122,9 @@ void parse_inputs(const YAML::Node& node, const std::string& base, JobSpec& job,
     if (std::find(methods.begin(), methods.end(), in.resampling) == methods.end())
       diag.error(r.node()["resampling"], kp + ".resampling", "unknown method '" + in.resampling + "'");
     r.get("units", in.units, false);
+    r.get("calibrate", in.calibrate, false);
+    if (in.calibrate && !r.has("select"))
+      diag.error(r.node()["calibrate"], kp + ".calibrate", "calibration needs `select: {variable: NOMChannelNN}`");
     if (const YAML::Node sel = r.take("select"); sel.IsDefined()) {
       in.select_line = line_of(sel);
       if (!sel.IsMap() || sel.size() == 0)

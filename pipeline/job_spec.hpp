@@ -38,6 +38,8 @@ struct InputSpec {
   // "value", converted to `units` when given.
   std::map<std::string, std::string> select;
   std::string units;
+  // FY-4 AGRI L1 counts → reflectance / brightness temperature through the file's CALChannelNN table.
+  bool calibrate = false;
   int select_line = 0;
   // A set of frames (aerial photos): `path` given as a glob ("flight/*.JPG") or a list of
   // files/globs. Absolute patterns, expanded when planning; such an input has no bands.

@@ -61,7 +61,7 @@ void resolve_inputs(Plan& plan, Diagnostics& diag, ValidationContext& ctx) {
     }
     if (!in.select.empty()) {
       try {
-        const WeatherSelection sel = select_weather_band(in.path, in.select, in.units);
+        const WeatherSelection sel = select_weather_band(in.path, in.select, in.units, in.calibrate);
         // `path` stays the weather file (so run fingerprints see it change); the band reads the selection.
         in.bands.push_back({"value", sel.path, sel.band, in.line});
       } catch (const Error& e) {
@@ -263,6 +263,7 @@ void plan_outputs(Plan& plan, Diagnostics& diag, const RunOptions& options) {
   std::set<std::string> inputs, seen;
   std::map<std::string, std::vector<raster::Hdf5LayerSpec>> cubes;  // hdf5 file → its layers
   std::map<std::string, int> cube_lines;
+  std::map<std::string, bool> cube_products;  // hdf5 file → holds product rasters
   for (const auto& [path, info] : plan.files) inputs.insert(canonical_or_normal(path));
   for (size_t i = 0; i < plan.job.outputs.size(); ++i) {
     const OutputSpec& o = plan.job.outputs[i];
@@ -291,8 +292,15 @@ void plan_outputs(Plan& plan, Diagnostics& diag, const RunOptions& options) {
     }
     const std::string canon = canonical_or_normal(p.path);
     if (inputs.count(canon)) diag.error(o.line, kp + ".path", p.path + " is an input of this job; it would be overwritten");
-    if (format == "hdf5" && step != nullptr && step->step_class() == StepClass::pixel) {
-      // Several hdf5 outputs with one path are the variables (or times) of one file.
+    if (format == "hdf5" && step != nullptr) {
+      // Several hdf5 outputs with one path are the variables (or times) of one file. Pixel layers
+      // are written after the streamed pass, product rasters after the products: one file holds
+      // one kind.
+      const bool product = step->step_class() == StepClass::product;
+      if (const auto [it, fresh] = cube_products.emplace(canon, product); !fresh && it->second != product)
+        diag.error(o.line, kp + ".path",
+                   p.path + " mixes per-pixel layers and product rasters (" + o.from +
+                       "); write them to two hdf5 files");
       try {
         if (!cube_lines.count(canon) && !seen.insert(canon).second)
           diag.error(o.line, kp + ".path", p.path + " is written by two outputs");

@@ -433,7 +433,7 @@ void raster_pass(const Plan& plan, const Needed& needed, int threads, std::int64
       for (std::size_t i = 0; i < targets.size(); ++i) {
         if (targets[i].format == "hdf5") {
           cubes[targets[i].path].push_back(
-              {raster::parse_hdf5_options(targets[i].options, targets[i].id), &checkpoint->staging(i)});
+              {raster::parse_hdf5_options(targets[i].options, targets[i].id), &checkpoint->staging(i), {}});
           continue;
         }
         const auto name = fs::path(targets[i].path).filename().string();
@@ -455,30 +455,66 @@ void raster_pass(const Plan& plan, const Needed& needed, int threads, std::int64
 // Product steps, in dependency order, on the finished layers.
 // Under MPI rank 0 runs every product; the other ranks join the distributed ones and the products
 // those read (without outputs); every product ends with the ranks' verdict.
-void run_products(const Plan& plan, ProductContext& ctx, RunReport& report, Progress& progress) {
+// A product's `hdf5` outputs are not given to the step: it writes a GeoTIFF (its own cog/gtiff
+// output, or a work layer), and the cubes are written from those after every product has run.
+void run_products(const Plan& plan, const WorkDir& work, ProductContext& ctx, RunReport& report, Progress& progress) {
   const auto every_rank = products_on_every_rank(plan);
+  std::map<std::string, std::vector<raster::Hdf5Layer>> cubes;  // one HDF5 file per path
+  std::map<std::string, std::string> cube_steps;                 // its step ids, for the report
   for (const auto& s : plan.steps) {
     if (s->step_class() != StepClass::product) continue;
     mpi::collective([&] {
       if (!mpi::is_root() && !every_rank.count(s->id)) return;
       ctx.outputs.clear();
+      std::vector<const PlannedOutput*> cube_outputs;
       for (const auto& o : plan.outputs)
         if (o.step_id == s->id && mpi::is_root()) {
-          ctx.outputs.push_back({o.path, o.format, o.options});
           // Products write a temporary sibling of each output: its folder must exist.
           std::error_code ec;
           fs::create_directories(fs::path(o.path).parent_path(), ec);
+          if (o.format == "hdf5")
+            cube_outputs.push_back(&o);
+          else
+            ctx.outputs.push_back({o.path, o.format, o.options});
         }
+      std::string raster;
+      for (const auto& o : ctx.outputs)
+        if (raster.empty() && (o.format == "cog" || o.format == "gtiff")) raster = o.path;
+      const bool work_layer = !cube_outputs.empty() && raster.empty();
+      if (work_layer) {
+        std::error_code ec;
+        fs::create_directories(work.path(), ec);
+        raster = work.file(s->id + ".tif");
+        ctx.outputs.push_back({raster, "gtiff", {}});
+      }
       progress.phase(s->id);
       s->produce(ctx);
       progress.done();
+      for (const auto* o : cube_outputs) {
+        cubes[o->path].push_back({raster::parse_hdf5_options(o->options, s->id), nullptr, raster});
+        cube_steps[o->path] += (cube_steps[o->path].empty() ? "" : ", ") + s->id;
+      }
       for (const auto& o : ctx.outputs) {
+        if (work_layer && o.path == raster) continue;
         std::error_code ec;
         const auto bytes = fs::is_regular_file(o.path, ec) ? fs::file_size(o.path, ec) : 0;
         report.outputs.push_back({o.path, o.format, s->id, 0, 0, bytes});
       }
     });
   }
+  // Every rank decides alike (from the plan), so the collective call is matched.
+  const bool any_cube = std::any_of(plan.outputs.begin(), plan.outputs.end(), [&](const PlannedOutput& o) {
+    return o.format == "hdf5" && plan.step(o.step_id)->step_class() == StepClass::product;
+  });
+  if (!any_cube) return;
+  mpi::collective([&] {
+    for (const auto& [path, layers] : cubes) {
+      publish_cube(path, layers, progress);
+      std::error_code ec;
+      report.outputs.push_back({path, "hdf5", cube_steps[path], ctx.grid.width, ctx.grid.height,
+                                fs::file_size(path, ec)});
+    }
+  });
 }
 
 }  // namespace
@@ -526,7 +562,7 @@ RunReport run_plan(Plan& plan, const RunOptions& options, Progress& progress) {
   ctx.rasters = layer_files;
   ctx.vector_inputs = plan.vector_inputs;
   ctx.frame_inputs = plan.frame_inputs;
-  run_products(plan, ctx, report, progress);
+  run_products(plan, work, ctx, report, progress);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }

@@ -56,7 +56,7 @@ std::string sensor_file(const std::string& sensor, const std::string& base_dir) 
 // Everything about an input that decides the values its bands have.
 std::string input_identity(const Plan& plan, const InputSpec& in) {
   json j = {{"path", in.path}, {"resampling", in.resampling}, {"sensor", in.sensor}, {"mask", in.mask},
-            {"select", in.select}, {"units", in.units}};
+            {"select", in.select}, {"units", in.units}, {"calibrate", in.calibrate}};
   std::set<std::string> files;
   if (!in.path.empty()) files.insert(in.path);
   files.insert(in.scenes.begin(), in.scenes.end());  // a mosaic's scenes

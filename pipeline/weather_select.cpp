@@ -293,7 +293,7 @@ std::vector<WeatherBand> list_weather_bands(const std::string& path) {
 }
 
 WeatherSelection select_weather_band(const std::string& path, const std::map<std::string, std::string>& criteria,
-                                     const std::string& units) {
+                                     const std::string& units, bool calibrate) {
   if (const auto period = criteria.find("period"); period != criteria.end()) {
     const auto comma = period->second.find(',');
     long long a = 0, b = 0;
@@ -304,10 +304,10 @@ WeatherSelection select_weather_band(const std::string& path, const std::map<std
     std::map<std::string, std::string> one = criteria;
     one.erase("period");
     one["lead"] = std::to_string(b) + "s";
-    WeatherSelection to = select_weather_band(path, one, units);
+    WeatherSelection to = select_weather_band(path, one, units, calibrate);
     if (a > 0) {  // a total from lead 0 is the accumulated field itself
       one["lead"] = std::to_string(a) + "s";
-      const WeatherSelection from = select_weather_band(path, one, units);
+      const WeatherSelection from = select_weather_band(path, one, units, calibrate);
       difference_bands(to, from, path);
     }
     return to;
@@ -370,9 +370,13 @@ WeatherSelection select_weather_band(const std::string& path, const std::map<std
   sel.band = sel.meta.band;
   // HDF5 satellite grids GDAL reads without coordinates (IMERG's lon-major order, AGRI's
   // geostationary images): georeferenced from the file's own coordinates and attributes.
-  if (auto geo = raster::georeference_hdf5_band(sel.path, sel.band)) {
+  if (auto geo = raster::georeference_hdf5_band(sel.path, sel.band, calibrate)) {
+    if (calibrate) sel.meta.units = raster::agri_calibrated_units(sel.path);
     sel.path = *geo;
     sel.band = 1;
+  } else if (calibrate) {
+    throw InputError(path + ": `calibrate: true` applies to FY-4 AGRI L1 channels (NOMChannelNN with a "
+                     "CALChannelNN table); this band has no calibration table — remove `calibrate`");
   }
   sel.scale = sel.meta.pack_scale;
   sel.offset = sel.meta.pack_offset;

@@ -39,10 +39,11 @@ std::vector<WeatherBand> list_weather_bands(const std::string& path);
 // ref (ISO times like 2026-07-01T12:00Z), lead (hours, or with a unit: 90m, 6h, 1d), variable
 // (a NetCDF/HDF5 variable, read through its GDAL subdataset) and any other key as a NetCDF
 // dimension (e.g. level: 850 when the file has no GRIB_SHORT_NAME, time: 2026-07-01T12:00Z).
-// `units` empty keeps the file's. Throws InputError listing the available bands when none or
+// `units` empty keeps the file's. `calibrate` maps FY-4 AGRI counts through the file's calibration
+// table (raster/hdf5_products.hpp). Throws InputError listing the available bands when none or
 // several match, or when the units cannot be converted.
 WeatherSelection select_weather_band(const std::string& path, const std::map<std::string, std::string>& criteria,
-                                     const std::string& units);
+                                     const std::string& units, bool calibrate = false);
 
 // Parses an ISO 8601 UTC time (2026-07-01, 2026-07-01T12, 2026-07-01T12:00Z, 2026-07-01 12:00:00)
 // to seconds since 1970; false when it is not one.

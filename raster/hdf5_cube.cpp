@@ -16,11 +16,41 @@
 #include <ogr_spatialref.h>
 
 #include "models/errors.hpp"
+#include "raster/gdal_io.hpp"
+#include "raster/source.hpp"
 
 namespace fs = std::filesystem;
 
 namespace qinling::raster {
 namespace {
+
+// Reads windows of a layer from its staging raster or its GeoTIFF (nodata → NaN).
+class LayerReader {
+ public:
+  explicit LayerReader(const Hdf5Layer& layer) : layer_(layer) {
+    if (layer.staging != nullptr) return;
+    ds_ = open_raster(layer.raster_path);
+    int has = 0;
+    const double nd = ds_->GetRasterBand(1)->GetNoDataValue(&has);
+    if (has && !std::isnan(nd)) nodata_ = nd;
+  }
+  void operator()(const Window& w, float* out) const {
+    if (layer_.staging != nullptr) return layer_.staging->read(w, out);
+    ErrorTrap trap;
+    if (ds_->GetRasterBand(1)->RasterIO(GF_Read, w.x, w.y, w.width, w.height, out, w.width, w.height, GDT_Float32, 0,
+                                        0, nullptr) != CE_None)
+      throw ProcessingError(layer_.raster_path + ": cannot read rows " + std::to_string(w.y) + "-" +
+                            std::to_string(w.y + w.height) + ": " + trap.message());
+    if (nodata_)
+      for (std::size_t i = 0, n = std::size_t(w.pixels()); i < n; ++i)
+        if (out[i] == float(*nodata_)) out[i] = NAN;
+  }
+
+ private:
+  const Hdf5Layer& layer_;
+  DatasetPtr ds_;
+  std::optional<double> nodata_;
+};
 
 // An HDF5 identifier closed by its matching H5?close when it goes out of scope.
 class H5Handle {
@@ -174,7 +204,13 @@ void check_hdf5_layers(const std::vector<Hdf5LayerSpec>& layers) {
 
 void publish_hdf5(const std::string& path, const std::vector<Hdf5Layer>& layers, const ProgressFn& progress) {
   if (layers.empty()) return;
-  const Grid grid = layers.front().staging->grid();
+  const Grid grid = layers.front().staging != nullptr ? layers.front().staging->grid()
+                                                      : describe_raster(layers.front().raster_path).grid;
+  for (const auto& l : layers) {
+    const Grid g = l.staging != nullptr ? l.staging->grid() : describe_raster(l.raster_path).grid;
+    if (g.width != grid.width || g.height != grid.height || g.geotransform != grid.geotransform)
+      throw ProcessingError(path + ": layer '" + l.spec.variable + "' is not on the cube's grid");
+  }
   const fs::path p(path);
   const std::string tmp =
       (p.parent_path() / ("." + p.stem().string() + ".partial-" + std::to_string(::getpid()) + ".h5")).string();
@@ -292,6 +328,7 @@ void publish_hdf5(const std::string& path, const std::vector<Hdf5Layer>& layers,
       // re-read, and memory stays at one chunk whatever the grid size.
       std::vector<float> buf(std::size_t(ch) * std::size_t(cw));
       for (const Hdf5Layer* layer : list) {
+        const LayerReader read(*layer);
         const hsize_t ti = series ? hsize_t(std::lower_bound(times.begin(), times.end(), *layer->spec.time_days) -
                                             times.begin())
                                   : 0;
@@ -300,7 +337,7 @@ void publish_hdf5(const std::string& path, const std::vector<Hdf5Layer>& layers,
           const int rows = std::min(int(ch), grid.height - y0);
           for (int x0 = 0; x0 < grid.width; x0 += int(cw)) {
             const int cols = std::min(int(cw), grid.width - x0);
-            layer->staging->read(Window{x0, y0, cols, rows}, buf.data());
+            read(Window{x0, y0, cols, rows}, buf.data());
             const hsize_t start3[3] = {ti, hsize_t(y0), hsize_t(x0)}, count3[3] = {1, hsize_t(rows), hsize_t(cols)};
             const hsize_t start2[2] = {hsize_t(y0), hsize_t(x0)}, count2[2] = {hsize_t(rows), hsize_t(cols)};
             check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, series ? start3 : start2, nullptr,

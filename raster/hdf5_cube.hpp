@@ -32,12 +32,15 @@ void check_hdf5_layers(const std::vector<Hdf5LayerSpec>& layers);
 // Days since 1970-01-01 of "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS][Z]"; nullopt when malformed.
 std::optional<double> parse_iso_days(const std::string& text);
 
+// A layer's pixels come from a staging raster of the streamed pass or, for a product step's
+// raster (met.regrid, met.interpolate_stations, ...), from band 1 of a finished GeoTIFF.
 struct Hdf5Layer {
   Hdf5LayerSpec spec;
   const StagingRaster* staging = nullptr;
+  std::string raster_path;  // used when staging is null; its nodata is written as NaN
 };
 
-// Writes `layers` (all on the staging rasters' grid) into `path`: under a temporary sibling name,
+// Writes `layers` (all on one grid: the staging rasters' or the first raster's) into `path`: under a temporary sibling name,
 // chunk by chunk (memory: one chunk), renamed over `path` when complete. A
 // variable with times becomes a (time, y, x) dataset sorted by time, otherwise (y, x). The HDF5
 // library is not thread-safe in Debian's build: call from one thread at a time.

@@ -195,7 +195,54 @@ AgriGeometry agri_geometry(const std::string& path, int width, int height) {
   return g;
 }
 
-std::optional<std::string> georeference_hdf5_band(const std::string& path, int band) {
+std::string agri_calibrated_units(const std::string& path) {
+  std::smatch m;
+  if (!std::regex_search(path, m, std::regex("NOMChannel(\\d+)$")))
+    throw InputError(path + ": `calibrate: true` needs an AGRI channel (select: {variable: NOMChannelNN})");
+  return std::stoi(m[1]) <= 6 ? "1" : "K";
+}
+
+namespace {
+
+// A float VRT over band 1 of `counts` (georeferenced, nodata `fill` when given) whose values are
+// table[count] (GDAL's LUT: exact at whole counts), NaN for fill and counts past the table.
+std::string calibrated_vrt(const std::string& counts, const std::string& fill, const std::vector<double>& table) {
+  DatasetPtr src = open_raster(counts);
+  double gt[6];
+  src->GetGeoTransform(gt);
+  std::string xml = "<VRTDataset rasterXSize=\"" + std::to_string(src->GetRasterXSize()) + "\" rasterYSize=\"" +
+                    std::to_string(src->GetRasterYSize()) + "\">\n<SRS>";
+  char* escaped = CPLEscapeString(src->GetProjectionRef(), -1, CPLES_XML);
+  xml += escaped;
+  CPLFree(escaped);
+  char buf[64];
+  xml += "</SRS>\n<GeoTransform>";
+  for (int i = 0; i < 6; ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.17g", i ? ", " : "", gt[i]);
+    xml += buf;
+  }
+  xml += "</GeoTransform>\n<VRTRasterBand dataType=\"Float32\" band=\"1\">\n<NoDataValue>nan</NoDataValue>\n"
+         "<ComplexSource>\n<SourceFilename relativeToVRT=\"0\">" + counts + "</SourceFilename>\n<SourceBand>1</SourceBand>\n";
+  if (!fill.empty()) xml += "<NODATA>" + fill + "</NODATA>\n";
+  xml += "<LUT>";
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%zu:%.9g,", i, std::isfinite(table[i]) ? table[i] : NAN);
+    xml += buf;
+  }
+  xml += std::to_string(table.size()) + ":nan</LUT>\n</ComplexSource>\n</VRTRasterBand>\n</VRTDataset>\n";
+  const std::string name = next_name(".vrt");
+  VSILFILE* f = VSIFOpenL(name.c_str(), "wb");
+  if (f == nullptr || VSIFWriteL(xml.data(), 1, xml.size(), f) != xml.size()) {
+    if (f != nullptr) VSIFCloseL(f);
+    throw ProcessingError("cannot write the calibration VRT " + name);
+  }
+  VSIFCloseL(f);
+  return name;
+}
+
+}  // namespace
+
+std::optional<std::string> georeference_hdf5_band(const std::string& path, int band, bool calibrate) {
   DatasetPtr ds = open_raster(path);
   double gt[6];
   if (ds->GetSpatialRef() != nullptr || ds->GetGeoTransform(gt) == CE_None) return std::nullopt;
@@ -234,7 +281,25 @@ std::optional<std::string> georeference_hdf5_band(const std::string& path, int b
   GDALTranslateOptionsFree(opts);
   if (out == nullptr) throw InputError(path + ": cannot georeference the AGRI image: " + trap.message());
   GDALClose(out);
-  return name;
+  if (!calibrate) return name;
+  // The channel's table: CALChannelNN beside NOMChannelNN (FY-4 AGRI L1 user guide).
+  std::smatch m;
+  if (!std::regex_search(var, m, std::regex("NOMChannel(\\d+)$")))
+    throw InputError(path + ": `calibrate: true` needs an AGRI channel (select: {variable: NOMChannelNN})");
+  const std::string cal = "/CALChannel" + m[1].str();
+  DatasetPtr mdim(GDALDataset::FromHandle(
+      GDALOpenEx(file.c_str(), GDAL_OF_MULTIDIM_RASTER, nullptr, nullptr, nullptr)));
+  auto root = mdim ? mdim->GetRootGroup() : nullptr;
+  if (!root) throw InputError(file + ": cannot open as HDF5 to read the calibration table " + cal);
+  std::vector<double> table;
+  try {
+    table = read_1d(*root, cal, file);
+  } catch (const InputError&) {
+    throw InputError(file + ": no calibration table " + cal + " for " + var +
+                     " (an AGRI L1 file has CALChannelNN beside NOMChannelNN); remove `calibrate` to read counts");
+  }
+  if (table.empty()) throw InputError(file + ": the calibration table " + cal + " is empty");
+  return calibrated_vrt(name, fill, table);
 }
 
 }  // namespace qinling::raster

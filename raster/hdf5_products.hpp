@@ -31,7 +31,14 @@ struct AgriGeometry {
 // DimensionNames put lon before lat (IMERG) — returns the name of an in-memory dataset with the
 // band georeferenced (and, for IMERG, transposed to rows of latitude, north up). nullopt otherwise.
 // Throws InputError naming the file when its attributes are inconsistent.
-std::optional<std::string> georeference_hdf5_band(const std::string& path, int band);
+// With `calibrate` an AGRI band reads physical values: each count through the file's CALChannelNN
+// table (the lookup index is the count; counts past the table's end and FillValue are nodata);
+// InputError when the table is missing.
+std::optional<std::string> georeference_hdf5_band(const std::string& path, int band, bool calibrate = false);
+
+// The units of a calibrated AGRI channel (GDAL name ending in NOMChannelNN): "1" (reflectance)
+// for channels 1–6, "K" (brightness temperature) for 7–14.
+std::string agri_calibrated_units(const std::string& path);
 
 // The AGRI geometry from a dataset's metadata (GDAL's names: NOMCenterLon, Begin_Line_Number…),
 // the image width/height and the file name (its _4000M_ token gives the resolution when the file

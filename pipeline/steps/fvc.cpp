@@ -27,7 +27,7 @@ constexpr int kBins = 20000;
 class FvcStep final : public Step {
  public:
   StepClass step_class() const override { return StepClass::product; }
-  std::vector<std::string> output_formats() const override { return {"cog", "gtiff"}; }
+  std::vector<std::string> output_formats() const override { return {"cog", "gtiff", "hdf5"}; }
 
   void declare(OptionBinder& b) override {
     b.required("input", &input_, "the NDVI step")

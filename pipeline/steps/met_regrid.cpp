@@ -22,7 +22,7 @@ namespace {
 class RegridStep final : public Step {
  public:
   StepClass step_class() const override { return StepClass::product; }
-  std::vector<std::string> output_formats() const override { return {"cog", "gtiff"}; }
+  std::vector<std::string> output_formats() const override { return {"cog", "gtiff", "hdf5"}; }
 
   void declare(OptionBinder& b) override {
     b.required("source", &source_, "the field to regrid: an input (or input.band), read from its own file")

@@ -22,7 +22,7 @@ namespace {
 class InterpolateStationsStep final : public Step {
  public:
   StepClass step_class() const override { return StepClass::product; }
-  std::vector<std::string> output_formats() const override { return {"cog", "gtiff"}; }
+  std::vector<std::string> output_formats() const override { return {"cog", "gtiff", "hdf5"}; }
 
   void declare(OptionBinder& b) override {
     declare_station_options(b, &stations_, &cols_, &range_, &missing_);

@@ -76,6 +76,8 @@ def make(out):
             d.attrs["FillValue"] = np.uint16(65535)
             d.attrs["valid_range"] = np.array([0, 4095], dtype="u2")
         f["CALChannel01"] = np.linspace(0, 1, 4096).astype("f4")
+        # A table shorter than the lines in the image: the later lines are past its end (nodata).
+        f["CALChannel02"] = (250 + 0.01 * np.arange((l0 + l1) // 2)).astype("f4")
 
 
 def agri(tif_columns, tif_lines):
@@ -95,5 +97,24 @@ def agri(tif_columns, tif_lines):
     print("CELLS %d MISMATCH %d NAN %d" % (cols.size, int(bad.sum()), int(np.isnan(cols).sum())))
 
 
+def calibrated(agri_file, counts_tif, calibrated_tif, channel):
+    """Compares a calibrated raster with the CALChannel table looked up at each cell's count
+    (counts past the table's end must be nodata)."""
+    import h5py
+    from osgeo import gdal
+    gdal.UseExceptions()
+    with h5py.File(agri_file, "r") as f:
+        table = f["CALChannel%02d" % int(channel)][:]
+    cds = gdal.Open(counts_tif)
+    counts = cds.GetRasterBand(1).ReadAsArray().astype(float)
+    kds = gdal.Open(calibrated_tif)
+    got = kds.GetRasterBand(1).ReadAsArray()
+    past = counts >= len(table)
+    want = np.where(past, np.nan, table[np.minimum(counts, len(table) - 1).astype(int)])
+    same = (got == want.astype("f4")) | (np.isnan(got) & np.isnan(want))
+    print("CELLS %d WRONG %d PAST %d NAN %d" % (got.size, int((~same).sum()), int(past.sum()),
+                                              int(np.isnan(got).sum())))
+
+
 if __name__ == "__main__":
-    {"make": make, "agri": agri}[sys.argv[1]](*sys.argv[2:])
+    {"make": make, "agri": agri, "calibrated": calibrated}[sys.argv[1]](*sys.argv[2:])

@@ -158,3 +158,67 @@ TEST(MetRegrid, SameCellsForAnyThreadCount) {
     EXPECT_EQ(field(out, "NANMISMATCH"), 0) << f << ": " << out;
   }
 }
+
+// Product rasters (here met.regrid) go into an HDF5 cube like per-pixel layers: a step with only an
+// `hdf5` output is written through a work layer, and the cube equals the GeoTIFF of the same step.
+TEST(MetRegrid, Hdf5CubeOfRegriddedFields) {
+  TempDir dir;
+  python("make " + dir.path().string());
+  const std::string grid = "{crs: EPSG:4326, resolution: 0.1, extent: [103, 30, 113, 37]}";
+  write_text(dir / "job.yaml",
+             "job: cube\ngrid: " + grid + "\ninputs:\n  t: {path: " + (dir / "global180.tif") +
+                 "}\n  rain: {path: " + (dir / "rain360.tif") +
+                 "}\nsteps:\n"
+                 "  - {id: t12, kind: met.regrid, source: t, method: bilinear}\n"
+                 "  - {id: t18, kind: met.regrid, source: t, method: cubic}\n"
+                 "  - {id: t18_tif, kind: met.regrid, source: t, method: cubic}\n"
+                 "  - {id: tp, kind: met.regrid, source: rain, method: conservative}\n"
+                 "outputs:\n"
+                 "  - {from: t12, path: t12.tif}\n"
+                 "  - {from: t12, path: fc.h5, format: hdf5, options: {variable: t2m, units: degC, time: "
+                 "2026-07-01T12:00Z}}\n"
+                 "  - {from: t18, path: fc.h5, format: hdf5, options: {variable: t2m, units: degC, time: "
+                 "2026-07-01T18:00Z}}\n"
+                 "  - {from: t18_tif, path: t18.tif}\n"
+                 "  - {from: tp, path: fc.h5, format: hdf5, options: {variable: tp, units: mm}}\n"
+                 "  - {from: tp, path: rain.tif, format: gtiff}\n");
+  const auto r = run_qinling("run " + (dir / "job.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  write_text(dir / "check.py", R"PY(
+import sys, h5py, numpy as np
+from osgeo import gdal
+d = sys.argv[1]
+f = h5py.File(d + '/fc.h5', 'r')
+t12 = gdal.Open(d + '/t12.tif').ReadAsArray(); t18 = gdal.Open(d + '/t18.tif').ReadAsArray()
+rain = gdal.Open(d + '/rain.tif').ReadAsArray()
+v = f['t2m']
+assert v.shape == (2, 70, 100), v.shape
+np.testing.assert_array_equal(v[0], t12)
+np.testing.assert_array_equal(v[1], t18)
+assert not np.array_equal(t12, t18)
+np.testing.assert_allclose(f['time'][:], [20635.5, 20635.75])
+np.testing.assert_array_equal(f['tp'][:], rain)
+assert f['tp'].attrs['units'] in (b'mm', 'mm')
+np.testing.assert_allclose(f['x'][:], 103.05 + 0.1 * np.arange(100))
+print('OK')
+)PY");
+  const auto py = run_command("/usr/bin/python3 " + (dir / "check.py") + " " + dir.path().string());
+  EXPECT_EQ(py.exit_code, 0) << py.output;
+  EXPECT_NE(py.output.find("OK"), std::string::npos) << py.output;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    const std::string name = e.path().filename().string();
+    EXPECT_EQ(name.find(".qinling-work"), std::string::npos) << name;
+    EXPECT_EQ(name.find(".partial"), std::string::npos) << name;
+  }
+
+  // One file holds either per-pixel layers or product rasters.
+  write_text(dir / "mixed.yaml",
+             "job: mixed\ngrid: " + grid + "\ninputs:\n  t: {path: " + (dir / "global180.tif") +
+                 "}\nsteps:\n  - {id: a, kind: raster.calc, input: t, expression: b1}\n"
+                 "  - {id: b, kind: met.regrid, source: t}\noutputs:\n"
+                 "  - {from: a, path: m.h5, format: hdf5}\n  - {from: b, path: m.h5, format: hdf5}\n");
+  const auto bad = run_qinling("run " + (dir / "mixed.yaml"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("mixes per-pixel layers and product rasters"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "m.h5"));
+}

@@ -122,3 +122,50 @@ TEST(MetSatellite, AccumulatedTotalsBecomePeriodTotalsAndRatesConvert) {
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("from < to"), std::string::npos) << bad.output;
 }
+
+// `calibrate: true`: each AGRI count is looked up in the file's CALChannelNN table (counts past its
+// end are nodata), checked cell by cell against the table read with h5py; without a table, or on
+// a product that is not AGRI, a clear error.
+TEST(MetSatellite, AgriCountsAreCalibratedThroughTheFileTable) {
+  TempDir dir;
+  run_py("make_satellite.py make " + dir.path().string());
+  const std::string head =
+      "job: agri\ngrid: {crs: EPSG:4326, resolution: 0.05, extent: [105.5, 32, 110.5, 35]}\ninputs:\n";
+  const std::string agri = (dir / kAgri);
+  write_text(dir / "job.yaml", head + "  c: {path: " + agri + ", select: {variable: NOMChannel01}}\n" +
+                                   "  ccal: {path: " + agri + ", select: {variable: NOMChannel01}, calibrate: true}\n" +
+                                   "  l: {path: " + agri + ", select: {variable: NOMChannel02}}\n" +
+                                   "  lcal: {path: " + agri + ", select: {variable: NOMChannel02}, calibrate: true}\n" +
+                                   "steps:\n"
+                                   "  - {id: c_n, kind: met.regrid, source: c, method: nearest}\n"
+                                   "  - {id: ccal_n, kind: met.regrid, source: ccal, method: nearest}\n"
+                                   "  - {id: l_n, kind: met.regrid, source: l, method: nearest}\n"
+                                   "  - {id: lcal_n, kind: met.regrid, source: lcal, method: nearest}\n"
+                                   "outputs:\n  - {from: c_n, path: c.tif}\n  - {from: ccal_n, path: ccal.tif}\n"
+                                   "  - {from: l_n, path: l.tif}\n  - {from: lcal_n, path: lcal.tif}\n");
+  const auto r = run_qinling("run " + (dir / "job.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string out = run_py("make_satellite.py calibrated " + agri + " " + (dir / "c.tif") + " " +
+                           (dir / "ccal.tif") + " 1");
+  EXPECT_EQ(field(out, "CELLS"), 6000) << out;
+  EXPECT_EQ(field(out, "WRONG"), 0) << out;
+  EXPECT_EQ(field(out, "NAN"), 0) << out;
+  out = run_py("make_satellite.py calibrated " + agri + " " + (dir / "l.tif") + " " + (dir / "lcal.tif") + " 2");
+  EXPECT_EQ(field(out, "WRONG"), 0) << out;
+  EXPECT_GT(field(out, "PAST"), 100) << out;  // the test table is short on purpose
+  EXPECT_EQ(field(out, "NAN"), field(out, "PAST")) << out;
+
+  // Calibrated reflectance has units "1" (no conversion to °C); IMERG has no calibration tables;
+  // calibration without `select:`.
+  for (const auto& [input, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"{path: " + agri + ", select: {variable: NOMChannel01}, calibrate: yes, units: degC}", "cannot convert"},
+           {"{path: " + (dir / kImerg) + ", select: {variable: precipitation}, calibrate: true}", "AGRI"},
+           {"{path: " + agri + ", calibrate: true}", "calibrate"}}) {
+    write_text(dir / "bad.yaml", head + "  x: " + input + "\nsteps:\n  - {id: r, kind: met.regrid, source: x}\n"
+                                        "outputs:\n  - {from: r, path: bad.tif}\n");
+    const auto b = run_qinling("run " + (dir / "bad.yaml"));
+    EXPECT_EQ(b.exit_code, 2) << input << "\n" << b.output;
+    EXPECT_NE(b.output.find(expected), std::string::npos) << input << "\n" << b.output;
+    EXPECT_FALSE(std::filesystem::exists(dir / "bad.tif"));
+  }
+}
