@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <unordered_map>
+#include <utility>
 
 namespace qinling::models {
 namespace {
@@ -149,10 +151,10 @@ FssTables fss_tables(const float* f, const float* o, int width, int height, doub
   return t;
 }
 
-FssSums fss_window_sums(const FssTables& t, int window, int row_begin, int row_end) {
-  FssSums s;
-  s.threshold = t.threshold;
-  s.window = window;
+namespace {
+// Calls add(cell index, Pf, Po) for every valid centre cell of rows [row_begin, row_end), row-major.
+template <class Add>
+void fss_cells(const FssTables& t, int window, int row_begin, int row_end, Add add) {
   const std::size_t w1 = std::size_t(t.width) + 1;
   auto box = [&](const std::vector<std::uint32_t>& a, std::size_t x0, std::size_t y0, std::size_t x1,
                  std::size_t y1) {
@@ -166,13 +168,68 @@ FssSums fss_window_sums(const FssTables& t, int window, int row_begin, int row_e
       const std::size_t x0 = std::size_t(std::max(0, x - h)), x1 = std::size_t(std::min(t.width, x + h + 1));
       const double cells = box(t.valid, x0, y0, x1, y1);
       const double pf = box(t.forecast, x0, y0, x1, y1) / cells, po = box(t.observed, x0, y0, x1, y1) / cells;
-      ++s.n;
-      s.sum_d2 += (pf - po) * (pf - po);
-      s.sum_f2 += pf * pf;
-      s.sum_o2 += po * po;
+      add(std::size_t(y) * std::size_t(t.width) + std::size_t(x), pf, po);
     }
   }
+}
+
+void add_cell(FssSums& s, double pf, double po) {
+  ++s.n;
+  s.sum_d2 += (pf - po) * (pf - po);
+  s.sum_f2 += pf * pf;
+  s.sum_o2 += po * po;
+}
+}  // namespace
+
+FssSums fss_window_sums(const FssTables& t, int window, int row_begin, int row_end) {
+  FssSums s;
+  s.threshold = t.threshold;
+  s.window = window;
+  fss_cells(t, window, row_begin, row_end, [&](std::size_t, double pf, double po) { add_cell(s, pf, po); });
   return s;
+}
+
+std::vector<std::pair<int, FssSums>> fss_window_sums_by_label(const FssTables& t, int window, int row_begin,
+                                                              int row_end, const std::int32_t* labels,
+                                                              FssSums* whole) {
+  FssSums all;
+  all.threshold = t.threshold;
+  all.window = window;
+  std::vector<std::pair<int, FssSums>> out;
+  std::unordered_map<int, std::size_t> where;
+  // The current run of one label in plain scalars (kept in registers: a struct written through memory
+  // every cell stalls on store forwarding).
+  int last = -1;
+  std::int64_t rn = 0;
+  double rd2 = 0, rf2 = 0, ro2 = 0;
+  const auto flush = [&](int label, std::int64_t n, double d2, double f2, double o2) {
+    if (label < 0 || n == 0) return;
+    FssSums r;
+    r.threshold = t.threshold;
+    r.window = window;
+    r.n = n, r.sum_d2 = d2, r.sum_f2 = f2, r.sum_o2 = o2;
+    const auto [it, fresh] = where.emplace(label, out.size());
+    if (fresh)
+      out.emplace_back(label, r);
+    else
+      out[it->second].second.merge(r);
+  };
+  fss_cells(t, window, row_begin, row_end, [&](std::size_t i, double pf, double po) {
+    add_cell(all, pf, po);  // the same order as fss_window_sums
+    const int label = labels[i];
+    if (label != last) {
+      flush(last, rn, rd2, rf2, ro2);
+      last = label, rn = 0, rd2 = rf2 = ro2 = 0;
+    }
+    ++rn;
+    rd2 += (pf - po) * (pf - po);
+    rf2 += pf * pf;
+    ro2 += po * po;
+  });
+  flush(last, rn, rd2, rf2, ro2);
+  if (whole != nullptr) *whole = all;
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
 }
 
 std::vector<FssSums> fss_sums(const float* f, const float* o, int width, int height,

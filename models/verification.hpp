@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace qinling::models {
@@ -77,6 +78,13 @@ FssTables fss_tables(const float* f, const float* o, int width, int height, doub
 // The sums for one window over the centre cells of rows [row_begin, row_end): row blocks are
 // independent, so they can run in parallel and merge in row order.
 FssSums fss_window_sums(const FssTables& t, int window, int row_begin, int row_end);
+// The same sums split by the label of the centre cell (`labels`: one per cell of the whole grid, row-major;
+// < 0: counted nowhere), ascending by label. The neighbourhoods are not cut at label edges, so the sums of
+// all labels add up to fss_window_sums over the labelled cells. `whole`, when given, gets fss_window_sums
+// itself (bit for bit) from the same pass.
+std::vector<std::pair<int, FssSums>> fss_window_sums_by_label(const FssTables& t, int window, int row_begin,
+                                                              int row_end, const std::int32_t* labels,
+                                                              FssSums* whole = nullptr);
 // Every (threshold, window) pair, threshold-major, over the whole grid (one thread).
 std::vector<FssSums> fss_sums(const float* f, const float* o, int width, int height,
                               const std::vector<double>& thresholds, const std::vector<int>& windows);

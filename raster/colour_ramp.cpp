@@ -56,6 +56,9 @@ RampRenderer::RampRenderer(const ColourRamp& ramp, double min, double max) {
     categorical_ = true;
     for (const auto& c : ramp.classes) classes_.emplace_back(c.value, c.colour);
     if (classes_.empty()) throw ConfigError("colour ramp '" + ramp.name + "' has no classes");
+    if (classes_.size() > 65000) throw ConfigError("colour ramp '" + ramp.name + "' has more than 65000 classes");
+    table_.push_back({0, 0, 0, 0});
+    for (const auto& c : classes_) table_.push_back(c.second);
     return;
   }
   if (ramp.stops.empty()) throw ConfigError("colour ramp '" + ramp.name + "' has no stops");
@@ -70,6 +73,29 @@ RampRenderer::RampRenderer(const ColourRamp& ramp, double min, double max) {
   scale_ = (kLutSize - 1) / (max - min);
   lut_.resize(kLutSize);
   for (int i = 0; i < kLutSize; ++i) lut_[i] = interpolate(ramp.stops, double(i) / (kLutSize - 1));
+  table_.push_back({0, 0, 0, 0});
+  table_.insert(table_.end(), lut_.begin(), lut_.end());
+}
+
+void RampRenderer::entries(const float* values, std::size_t n, std::uint16_t* out) const {
+  // The same choices as colour(), as table positions.
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = values[i];
+    std::uint16_t e = 0;
+    if (std::isnan(v)) {
+      e = 0;
+    } else if (categorical_) {
+      for (std::size_t k = 0; k < classes_.size(); ++k)
+        if (std::abs(double(v) - classes_[k].first) < 0.5) {
+          e = std::uint16_t(k + 1);
+          break;
+        }
+    } else {
+      const double idx = std::clamp((double(v) - min_) * scale_, 0.0, double(kLutSize - 1));
+      e = std::uint16_t(std::size_t(idx + 0.5) + 1);
+    }
+    out[i] = e;
+  }
 }
 
 Rgba RampRenderer::colour(float v) const {

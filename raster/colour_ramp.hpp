@@ -48,6 +48,11 @@ class RampRenderer {
   // Writes n RGBA pixels; NaN (and, for classes, unlisted values) become transparent.
   void render(const float* values, std::size_t n, std::uint8_t* rgba) const;
   Rgba colour(float v) const;
+  // The colours render() draws from, and each value's entry among them: colour(v) is
+  // table()[entry(v)]; entry 0 is transparent (nodata, unlisted classes). Lets tiles be drawn as
+  // palette indices without hashing RGBA pixels.
+  const std::vector<Rgba>& table() const { return table_; }
+  void entries(const float* values, std::size_t n, std::uint16_t* out) const;
   bool categorical() const { return categorical_; }
   double min() const { return min_; }
   double max() const { return max_; }
@@ -56,6 +61,7 @@ class RampRenderer {
   bool categorical_ = false;
   double min_ = 0, max_ = 1, scale_ = 1;
   std::vector<Rgba> lut_;
+  std::vector<Rgba> table_;  // transparent, then lut_ (or the class colours)
   std::vector<std::pair<double, Rgba>> classes_;
 };
 

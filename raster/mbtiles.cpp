@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "models/errors.hpp"
+#include "raster/durable_file.hpp"
 
 namespace qinling::raster {
 namespace {
@@ -123,6 +124,7 @@ void MbtilesWriter::put(int z, int x, int y, const std::string& data) {
 void MbtilesWriter::commit(const TilesetInfo& info) {
   if (in_batch_ == 0) exec("BEGIN");
   in_batch_ = 0;
+  bool orphans_removed = false;
   if (!previous_.empty()) {
     // Update: rows of tiles that are gone, then images no row points at (identical tiles share one).
     sqlite3_stmt* del = nullptr;
@@ -138,9 +140,12 @@ void MbtilesWriter::commit(const TilesetInfo& info) {
       sqlite3_bind_int(del, 3, tms_row(1 << z, y));
       const int rc = sqlite3_step(del);
       if (rc != SQLITE_DONE) sqlite3_finalize(del), check(rc, "delete tile");
+      orphans_removed = orphans_removed || sqlite3_changes(db_) > 0;
     }
     sqlite3_finalize(del);
-    exec("DELETE FROM images WHERE tile_id NOT IN (SELECT tile_id FROM map); DELETE FROM metadata;");
+    exec("DELETE FROM images WHERE tile_id NOT IN (SELECT tile_id FROM map);");
+    orphans_removed = orphans_removed || sqlite3_changes(db_) > 0;
+    exec("DELETE FROM metadata;");
   }
   const auto& b = info.lonlat;
   const std::map<std::string, std::string> meta = {
@@ -170,11 +175,34 @@ void MbtilesWriter::commit(const TilesetInfo& info) {
   }
   sqlite3_finalize(st);
   exec("COMMIT");
-  close();
   std::error_code ec;
+  if (orphans_removed) {
+    // Replaced and deleted tiles left free pages that later runs would only partly reuse: the file
+    // would keep growing across incremental runs. VACUUM INTO writes a compact copy (one pass, in
+    // this folder rather than in the system temp folder a plain VACUUM would use).
+    const std::string compact = tmp_ + ".vacuum";
+    std::filesystem::remove(compact, ec);
+    sqlite3_stmt* vac = nullptr;
+    check(sqlite3_prepare_v2(db_, "VACUUM INTO ?", -1, &vac, nullptr), "prepare vacuum");
+    sqlite3_bind_text(vac, 1, compact.c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(vac);
+    sqlite3_finalize(vac);
+    if (rc != SQLITE_DONE) {
+      std::filesystem::remove(compact, ec);
+      check(rc, "vacuum");
+    }
+    close();
+    std::filesystem::rename(compact, tmp_, ec);
+    if (ec) throw ProcessingError(path_ + ": cannot replace the temporary file by its vacuumed copy: " + ec.message());
+  }
+  close();
+  // Data first, then the rename, then the folder: after a power loss the name holds the old file
+  // or the complete new one (and the tile journal, removed after this, is not needed any more).
+  sync_file(tmp_);
   std::filesystem::rename(tmp_, path_, ec);
   if (ec) throw ProcessingError(path_ + ": cannot move the finished MBTiles into place: " + ec.message());
   committed_ = true;
+  sync_directory(parent_directory(path_));
 }
 
 MbtilesReader::MbtilesReader(const std::string& path) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "models/errors.hpp"
+#include "raster/durable_file.hpp"
 
 namespace qinling::raster {
 namespace {
@@ -231,10 +232,12 @@ void PmtilesWriter::commit(const TilesetInfo& info) {
   }
   out.close();
   if (!data_ || !out) throw ProcessingError(path_ + ": writing the PMTiles archive failed (disk full?)");
+  sync_file(tmp_);  // data before the rename, the folder after it (durable across a power loss)
   std::error_code ec;
   std::filesystem::rename(tmp_, path_, ec);
   if (ec) throw ProcessingError(path_ + ": cannot move the finished PMTiles into place: " + ec.message());
   committed_ = true;
+  sync_directory(parent_directory(path_));
 }
 
 PmtilesReader::PmtilesReader(const std::string& path) : path_(path), file_(path, std::ios::binary) {

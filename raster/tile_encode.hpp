@@ -3,10 +3,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qinling::raster {
 
 enum class TileFormat { png, webp };
+// Deflate level of tile PNGs (libdeflate's fastest, see encode_tile).
+constexpr int kTileDeflateLevel = 1;
 TileFormat parse_tile_format(const std::string& name);  // "png" | "webp"; throws ConfigError
 const char* tile_extension(TileFormat f);                  // "png" | "webp"
 const char* tile_mime(TileFormat f);                       // "image/png" | "image/webp"
@@ -14,6 +17,11 @@ const char* tile_mime(TileFormat f);                       // "image/png" | "ima
 // A PNG of w x h RGBA pixels (row-major): 8-bit palette when `allow_palette` and it has at most
 // 256 colours, else 8-bit RGBA. `level` is the deflate level (1..12).
 std::string encode_png(const std::uint8_t* rgba, int w, int h, int level = 6, bool allow_palette = true);
+// An 8-bit palette PNG of w x h palette indices (row-major; each < palette.size() <= 256) with
+// RGBA palette entries (bytes in memory order R, G, B, A): the bytes encode_png writes for the
+// same pixels when it finds this palette.
+std::string encode_png_indexed(const std::uint8_t* index, int w, int h, const std::vector<std::uint32_t>& palette,
+                               int level = kTileDeflateLevel);
 // Lossless WebP of the same pixels.
 std::string encode_webp(const std::uint8_t* rgba, int w, int h);
 // Palette PNGs only on request: GDAL opens them as one band with a colour table, which tools that

@@ -105,7 +105,16 @@ TileJournal::TileJournal(std::string path, const std::string& settings) : path_(
 }
 
 TileJournal::~TileJournal() {
+  sync();  // a failed run keeps its journal for the next one
   if (fd_ >= 0) ::close(fd_);
+}
+
+void TileJournal::sync() {
+  if (fd_ < 0 || unsynced_records_ == 0) return;
+  // Failing to flush only costs resumability after a power loss: the outputs do not depend on it.
+  if (::fdatasync(fd_) == 0) ++syncs_;
+  unsynced_records_ = 0;
+  unsynced_bytes_ = 0;
 }
 
 std::optional<std::string> TileJournal::find(const std::string& set, std::uint64_t key, std::uint64_t hash) const {
@@ -136,10 +145,13 @@ void TileJournal::record(const std::string& set, std::uint64_t key, std::uint64_
     return;
   }
   size_ += rec.size();
+  unsynced_bytes_ += rec.size();
+  if (++unsynced_records_ >= kSyncRecords || unsynced_bytes_ >= kSyncBytes) sync();
 }
 
 void TileJournal::remove() {
   if (fd_ < 0) return;
+  unsynced_records_ = 0;  // the run is complete: nothing to keep
   ::unlink(path_.c_str());
   ::close(fd_);
   fd_ = -1;

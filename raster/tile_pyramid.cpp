@@ -6,34 +6,45 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "models/tsan_annotations.hpp"
 #include "raster/tile_combine.hpp"
+#include "raster/tile_draw.hpp"
 #include "raster/tile_journal.hpp"
 #include "raster/tile_parts.hpp"
+#include "raster/tile_rows.hpp"
 
 namespace qinling::raster {
 namespace {
 
 constexpr int kTile = 256;
 constexpr int kWarpTiles = 4;  // tiles per warp block: fixed, so results never depend on threads
+constexpr int kBands = 4;      // bilinear value layers: row bands per warp block, one task each
+// Source rows decoded once for all threads, up to this many bytes (else each thread reads its own).
+constexpr std::size_t kSharedRowsBytes = std::size_t(256) << 20;
 
 // One row of tiles of one level, as an image: cols*256 x 256 pixels of `channels` floats.
 // Empty pixels are NaN (value layers) or all-zero RGBA.
 struct Strip {
   int row = -1, col0 = 0, cols = 0, channels = 1;
   std::vector<float> px;
-  void reset(int r, int c0, int n, int ch) {
+  // `fill`: set every pixel empty; else the caller writes every pixel itself.
+  void reset(int r, int c0, int n, int ch, bool fill = true) {
     row = r;
     col0 = c0;
     cols = n;
     channels = ch;
-    px.assign(std::size_t(n) * kTile * kTile * ch, ch == 1 ? NAN : 0.f);
+    if (fill)
+      px.assign(std::size_t(n) * kTile * kTile * ch, ch == 1 ? NAN : 0.f);
+    else
+      px.resize(std::size_t(n) * kTile * kTile * ch);
   }
   std::size_t line() const { return std::size_t(cols) * kTile * channels; }
   float* at(int x, int y) { return px.data() + std::size_t(y) * line() + std::size_t(x) * channels; }
@@ -58,6 +69,14 @@ class PyramidBuilder {
       alg_ = categorical ? GRA_NearestNeighbour : GRA_Bilinear;
     combine_ = channels_ == 4 ? combine_rgba : categorical ? combine_mode : combine_mean;
     if (channels_ == 2) combine_ = categorical ? combine_with_shade<combine_mode> : combine_with_shade<combine_mean>;
+    if (src.kind == LayerKind::value) {
+      // Built once here (footprint_in left the operation in GDAL's cache); each thread copies it.
+      to_source_ = std::make_unique<SourceTransform>(open_raster(src.path).get(), tms.crs_wkt(), src.path);
+      if (opt.shade)
+        shade_to_source_ = std::make_unique<SourceTransform>(open_raster(opt.shade->path).get(), tms.crs_wkt(),
+                                                             opt.shade->path);
+      if (alg_ == GRA_Bilinear) rows_ = std::make_unique<SourceRows>(src, kSharedRowsBytes);
+    }
   }
 
   PyramidResult run() {
@@ -81,7 +100,7 @@ class PyramidBuilder {
     const TileRange& deep = levels_.front().range;
     Strip strip;
     for (int row = first; row <= last; ++row) {
-      strip.reset(row, deep.col0, deep.col1 - deep.col0 + 1, channels_);
+      strip.reset(row, deep.col0, deep.col1 - deep.col0 + 1, channels_, false);  // warp_row writes every pixel
       warp_row(strip);
       push(0, strip);
       if (opt_.progress) opt_.progress(double(row - deep.row0 + 1) / (deep.row1 - deep.row0 + 1));
@@ -112,6 +131,7 @@ class PyramidBuilder {
     }
     // Part 0 removes every part file, whatever happens; the others have closed theirs by then.
     struct Cleanup {
+      explicit Cleanup(const PyramidSplit& s) : sp(s) {}  // clang 14 lacks C++20 aggregate init with ()
       const PyramidSplit& sp;
       ~Cleanup() {
         std::error_code ec;
@@ -186,21 +206,58 @@ class PyramidBuilder {
       fork_join.joined();
       return;
     }
-    tbb::parallel_for(tbb::blocked_range<int>(0, blocks), fork_join.each([&](int b) {
+    auto warper = [&](Handles& h) -> TileWarper& {
+      if (!h.warper) h.warper = std::make_unique<TileWarper>(src_, *opt_.tms, alg_, to_source_.get());
+      return *h.warper;
+    };
+    const SourceRows* rows = nullptr;
+    if (rows_) {
+      // The source rows this row of tiles reads, decoded once for every thread.
+      std::vector<std::pair<int, int>> need(std::size_t(blocks), {0, 0});
+      const models::tsan::ForkJoin bounds_fj;
+      tbb::parallel_for(tbb::blocked_range<int>(0, blocks), bounds_fj.each([&](int b) {
+        const int c0 = b * kWarpTiles, n = std::min(kWarpTiles, strip.cols - c0);
+        need[b] = warper(handles_.local()).source_rows(z, (strip.col0 + c0) * kTile, strip.row * kTile, n * kTile, kTile);
+      }));
+      bounds_fj.joined();
+      int y0 = rows_->height(), y1 = 0;
+      for (const auto& [a, e] : need)
+        if (a < e) y0 = std::min(y0, a), y1 = std::max(y1, e);
+      if (y0 < y1 && rows_->cover(y0, y1)) rows = rows_.get();
+    }
+    if (channels_ == 1 && alg_ == GRA_Bilinear) {
+      // A few blocks per row of tiles share two threads badly: each block's rows are shared out in
+      // bands (the same values as warping the block at once), then the tiles are hashed.
+      const models::tsan::ForkJoin band_fj;
+      tbb::parallel_for(tbb::blocked_range<int>(0, blocks * kBands), band_fj.each([&](int task) {
+        const int b = task / kBands, r0 = task % kBands * (kTile / kBands);
+        const int c0 = b * kWarpTiles, n = std::min(kWarpTiles, strip.cols - c0);
+        warper(handles_.local())
+            .warp_rows(z, (strip.col0 + c0) * kTile, strip.row * kTile, n * kTile, r0, r0 + kTile / kBands,
+                       strip.at(c0 * kTile, r0), strip.line(), rows);
+      }));
+      band_fj.joined();
+      const models::tsan::ForkJoin hash_fj;
+      tbb::parallel_for(tbb::blocked_range<int>(0, strip.cols),
+                        hash_fj.each([&](int c) { deep_hash_[c] = tile_hash(strip, c); }));
+      hash_fj.joined();
+      return;
+    }
+    const models::tsan::ForkJoin warp_fj;
+    tbb::parallel_for(tbb::blocked_range<int>(0, blocks), warp_fj.each([&](int b) {
       Handles& h = handles_.local();
-      if (!h.warper) h.warper = std::make_unique<TileWarper>(src_, *opt_.tms, alg_);
       const int c0 = b * kWarpTiles, n = std::min(kWarpTiles, strip.cols - c0);
       const int px0 = (strip.col0 + c0) * kTile, py0 = strip.row * kTile;
       // Tiles are hashed right after their warp, while their pixels are still in cache.
       if (channels_ == 1) {
-        h.warper->warp(z, px0, py0, n * kTile, kTile, strip.at(c0 * kTile, 0), strip.line());
+        warper(h).warp(z, px0, py0, n * kTile, kTile, strip.at(c0 * kTile, 0), strip.line(), rows);
         for (int c = c0; c < c0 + n; ++c) deep_hash_[c] = tile_hash(strip, c);
         return;
       }
-      if (!h.shade) h.shade = std::make_unique<TileWarper>(*opt_.shade, *opt_.tms, GRA_Bilinear);
+      if (!h.shade) h.shade = std::make_unique<TileWarper>(*opt_.shade, *opt_.tms, GRA_Bilinear, shade_to_source_.get());
       const std::size_t w = std::size_t(n) * kTile;
       h.buf.resize(2 * w * kTile);
-      h.warper->warp(z, px0, py0, int(w), kTile, h.buf.data(), w);
+      warper(h).warp(z, px0, py0, int(w), kTile, h.buf.data(), w, rows);
       h.shade->warp(z, px0, py0, int(w), kTile, h.buf.data() + w * kTile, w);
       for (int y = 0; y < kTile; ++y) {
         float* o = strip.at(c0 * kTile, y);
@@ -211,7 +268,7 @@ class PyramidBuilder {
       }
       for (int c = c0; c < c0 + n; ++c) deep_hash_[c] = tile_hash(strip, c);
     }));
-    fork_join.joined();
+    warp_fj.joined();
   }
 
   std::uint64_t tile_hash(const Strip& s, int c) const {
@@ -220,33 +277,7 @@ class PyramidBuilder {
 
   // Draws tile `c` of a strip; empty when the tile is fully transparent.
   std::string draw(const Strip& s, int c) const {
-    std::vector<std::uint8_t> rgba(std::size_t(kTile) * kTile * 4);
-    bool any = false;
-    for (int y = 0; y < kTile; ++y) {
-      const float* p = s.at(c * kTile, y);
-      std::uint8_t* o = rgba.data() + std::size_t(y) * kTile * 4;
-      if (channels_ == 1) {
-        opt_.ramp->render(p, kTile, o);
-      } else if (channels_ == 2) {
-        const double st = opt_.shade_strength;
-        for (int x = 0; x < kTile; ++x) {
-          const Rgba rc = opt_.ramp->colour(p[2 * x]);
-          const float sh = p[2 * x + 1];
-          const double f = std::isnan(sh) ? 1.0 : 1 - st + st * std::clamp(sh, 0.f, 255.f) / 255.0;
-          for (int k = 0; k < 3; ++k) o[4 * x + k] = std::uint8_t(std::lround(rc[k] * f));
-          o[4 * x + 3] = rc[3];
-        }
-      } else {
-        for (int x = 0; x < kTile * 4; x += 4) {
-          const float a = std::clamp(std::round(p[x + 3]), 0.f, 255.f);
-          for (int k = 0; k < 3; ++k) o[x + k] = a > 0 ? std::uint8_t(std::clamp(std::round(p[x + k]), 0.f, 255.f)) : 0;
-          o[x + 3] = std::uint8_t(a);
-        }
-      }
-      for (int x = 3; x < kTile * 4 && !any; x += 4) any = o[x] != 0;
-    }
-    // Ramped layers have few colours: palette PNGs (imagery stays RGBA).
-    return any ? encode_tile(opt_.format, rgba.data(), kTile, kTile, channels_ != 4) : std::string();
+    return draw_tile(s.at(c * kTile, 0), s.line(), kTile, {channels_, opt_.ramp, opt_.shade_strength, opt_.format});
   }
 
   // Hashes, draws and encodes a strip's tiles in parallel (not those whose pixels are unchanged
@@ -257,6 +288,29 @@ class PyramidBuilder {
     std::vector<std::uint64_t> hash(s.cols);
     std::vector<char> same(s.cols, 0), resumed(s.cols, 0);
     rendered_ += s.cols;
+    // Tiles are handed over in column order as soon as they and those left of them are ready, by
+    // whichever thread finishes such a run (one at a time, under `handing`), so writing files
+    // overlaps drawing the next tiles instead of following the whole row.
+    std::vector<std::atomic<char>> ready(std::size_t(s.cols));
+    std::atomic<int> next{0};
+    std::mutex handing;
+    auto hand_over = [&] {
+      for (;;) {
+        std::unique_lock<std::mutex> lock(handing, std::try_to_lock);
+        if (!lock.owns_lock()) return;  // the thread handing over will see what is ready
+        int c = next.load();
+        for (; c < s.cols && ready[c].load(std::memory_order_acquire); ++c) {
+          if (part_out_)
+            part_out_->tile(z, s.col0 + c, s.row, hash[c], encoded[c]);
+          else
+            deliver(z, s.col0 + c, s.row, hash[c], same[c], resumed[c], encoded[c], [&] { return draw(s, c); });
+          next.store(c + 1);
+        }
+        lock.unlock();
+        // A tile that became ready after the scan, while the lock was still held: take it too.
+        if (c >= s.cols || !ready[c].load(std::memory_order_acquire)) return;
+      }
+    };
     const models::tsan::ForkJoin fork_join;  // TSan marks (models/tsan_annotations.hpp)
     tbb::parallel_for(tbb::blocked_range<int>(0, s.cols), fork_join.each([&](int c) {
       const std::uint64_t key = pack_tile(z, s.col0 + c, s.row);
@@ -265,18 +319,19 @@ class PyramidBuilder {
         auto it = opt_.previous->find(key);
         same[c] = it != opt_.previous->end() && it->second == hash[c];
       }
-      if (same[c]) return;
+      if (same[c]) {
+        ready[c].store(1, std::memory_order_release);
+        return hand_over();
+      }
       if (opt_.journal && !part_out_)
         if (auto j = opt_.journal->find(opt_.tms->id, key, hash[c])) encoded[c] = std::move(*j), resumed[c] = 1;
       if (!resumed[c]) encoded[c] = draw(s, c);
+      ready[c].store(1, std::memory_order_release);
+      hand_over();
     }));
     fork_join.joined();
-    for (int c = 0; c < s.cols; ++c) {
-      if (part_out_)
-        part_out_->tile(z, s.col0 + c, s.row, hash[c], encoded[c]);
-      else
-        deliver(z, s.col0 + c, s.row, hash[c], same[c], resumed[c], encoded[c], [&] { return draw(s, c); });
-    }
+    hand_over();  // nothing is left by then; kept as a guarantee
+    if (next.load() != s.cols) throw ProcessingError("tile pyramid: a row of tiles was not handed over completely");
   }
 
   // A tile another part rendered, handed over as emit() would have (kept when unchanged, taken
@@ -382,6 +437,8 @@ class PyramidBuilder {
     std::vector<float> buf;
   };
   tbb::enumerable_thread_specific<Handles> handles_;
+  std::unique_ptr<SourceTransform> to_source_, shade_to_source_;  // value layers: copied per thread
+  std::unique_ptr<SourceRows> rows_;                               // bilinear value layers
   PyramidResult result_;
   TilePartWriter* part_out_ = nullptr;  // split runs, parts other than 0: where tiles go
   std::size_t split_li_ = 0;            // the split level (index into levels_)

@@ -19,8 +19,9 @@ namespace qinling::raster {
 
 class TileJournal;
 
-// Receives encoded tiles, always from one thread, in a fixed order (rows top to bottom at the
-// deepest level, each parent row as soon as its children are done).
+// Receives encoded tiles one call at a time (from any of the pyramid's threads, never two at
+// once) in a fixed order (rows top to bottom at the deepest level, each parent row as soon as its
+// children are done).
 class TileSink {
  public:
   virtual ~TileSink() = default;

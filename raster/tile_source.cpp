@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 #include <memory>
 #include <vector>
 
@@ -18,9 +19,6 @@ struct TransformerFree {
 };
 using Transformer = std::unique_ptr<void, TransformerFree>;
 
-struct WarpOptionsFree {
-  void operator()(GDALWarpOptions* w) const noexcept { GDALDestroyWarpOptions(w); }
-};
 
 std::string lonlat_wkt() {
   OGRSpatialReference srs;
@@ -74,10 +72,18 @@ TileSource describe_tile_source(const std::string& path) {
 }
 
 Footprint footprint_in(const TileSource& src, const TileMatrixSet& tms) {
-  DatasetPtr ds = open_raster(src.path);
   Footprint fp;
-  std::tie(fp.bounds, fp.pixel_size) = suggested(ds.get(), tms.crs_wkt(), src.path);
-  std::tie(fp.lonlat, std::ignore) = suggested(ds.get(), lonlat_wkt(), src.path);
+  // Each search of PROJ's database for the operation takes ~0.1 s: both at once, each thread with
+  // its own handle (the tile CRS one stays in GDAL's cache for the warpers' SourceTransform).
+  auto lonlat = std::async(std::launch::async, [&] {
+    DatasetPtr ds = open_raster(src.path);
+    return suggested(ds.get(), lonlat_wkt(), src.path);
+  });
+  {
+    DatasetPtr ds = open_raster(src.path);
+    std::tie(fp.bounds, fp.pixel_size) = suggested(ds.get(), tms.crs_wkt(), src.path);
+  }
+  std::tie(fp.lonlat, std::ignore) = lonlat.get();
   // Clip to the matrix (Web Mercator stops at about 85.05 degrees).
   const double right = tms.origin_x + tms.matrix_width(tms.min_level) * tms.tile_size * tms.resolution(tms.min_level);
   const double bottom = tms.origin_y - tms.matrix_height(tms.min_level) * tms.tile_size * tms.resolution(tms.min_level);
@@ -108,171 +114,6 @@ std::pair<double, double> value_min_max(const std::string& path) {
     throw InputError(path + ": cannot compute its value range (" + trap.message() +
                      "); give one with --range MIN,MAX or `range:`");
   return {mm[0], mm[1]};
-}
-
-TileWarper::TileWarper(const TileSource& source, const TileMatrixSet& tms, GDALResampleAlg alg)
-    : source_(source), tms_(tms), alg_(alg), src_(open_raster(source.path)) {
-  ErrorTrap trap;
-  const std::string wkt = tms.crs_wkt();
-  char** opts = CSLSetNameValue(nullptr, "DST_SRS", wkt.c_str());
-  transformer_ = GDALCreateGenImgProjTransformer2(src_.get(), nullptr, opts);
-  CSLDestroy(opts);
-  if (!transformer_)
-    throw ProcessingError(source.path + ": cannot set up the warp to " + tms.id + " (" + trap.message() + ")");
-  nodata_ = src_->GetRasterBand(1)->GetNoDataValue(&has_nodata_);
-}
-
-TileWarper::~TileWarper() {
-  if (transformer_) GDALDestroyTransformer(transformer_);
-}
-
-void TileWarper::warp(int z, int px0, int py0, int w, int h, float* out, std::size_t out_line_floats) {
-  const bool value = source_.kind == LayerKind::value;
-  const int bands = value ? 1 : 4;
-  const double res = tms_.resolution(z);
-  ErrorTrap trap;
-  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
-  DatasetPtr dst(mem->Create("", w, h, bands, value ? GDT_Float32 : GDT_Byte, nullptr));
-  double gt[6] = {tms_.origin_x + px0 * res, res, 0, tms_.origin_y - py0 * res, 0, -res};
-  GDALSetGenImgProjTransformerDstGeoTransform(transformer_, gt);
-  if (value && alg_ == GRA_Bilinear) return bilinear(w, h, out, out_line_floats);
-  dst->SetGeoTransform(gt);
-
-  std::unique_ptr<GDALWarpOptions, WarpOptionsFree> wo(GDALCreateWarpOptions());
-  wo->hSrcDS = src_.get();
-  wo->hDstDS = dst.get();
-  wo->eResampleAlg = alg_;
-  wo->eWorkingDataType = value ? GDT_Float32 : GDT_Byte;
-  wo->nBandCount = value ? 1 : 3;
-  wo->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int) * wo->nBandCount));
-  wo->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int) * wo->nBandCount));
-  for (int b = 0; b < wo->nBandCount; ++b) wo->panSrcBands[b] = wo->panDstBands[b] = b + 1;
-  if (!value) {
-    wo->nSrcAlphaBand = source_.alpha_band;
-    wo->nDstAlphaBand = 4;
-  }
-  const bool is_float = source_.type == GDT_Float32 || source_.type == GDT_Float64;
-  if (has_nodata_ || (value && is_float)) {
-    wo->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double) * wo->nBandCount));
-    for (int b = 0; b < wo->nBandCount; ++b) wo->padfSrcNoDataReal[b] = has_nodata_ ? nodata_ : NAN;
-    wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "UNIFIED_SRC_NODATA", "YES");
-  }
-  if (value) {
-    wo->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
-    wo->padfDstNoDataReal[0] = NAN;
-  }
-  wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", value ? "NO_DATA" : "0");
-
-  // The usual 1/8-pixel approximation; blocks are fixed, so results do not depend on threads.
-  Transformer approx(GDALCreateApproxTransformer(GDALGenImgProjTransform, transformer_, 0.125));
-  wo->pfnTransformer = GDALApproxTransform;
-  wo->pTransformerArg = approx.get();
-
-  GDALWarpOperation op;
-  CPLErr err = op.Initialize(wo.get());
-  if (err == CE_None) err = op.ChunkAndWarpImage(0, 0, w, h);
-  if (err == CE_None)
-    err = dst->RasterIO(GF_Read, 0, 0, w, h, out, w, h, GDT_Float32, bands, nullptr, sizeof(float) * bands,
-                        sizeof(float) * out_line_floats, sizeof(float), nullptr);
-  check_cpl(err, trap, source_.path, "warping to " + tms_.id, true);
-}
-
-// Source pixel coordinates of destination pixel centres (i + 0.5, r + 0.5) for i in [0, w): exact
-// at the ends and the middle of a span, linear in between when the middle is within 1/8 pixel
-// (GDAL's approximate transformer rule), else the span is halved. Failed points get -1e30.
-void TileWarper::approx_row(int r, int w, double* rx, double* ry) {
-  auto exact = [&](int i, double& x, double& y) {
-    double px = i + 0.5, py = r + 0.5, pz = 0;
-    int ok = 0;
-    GDALGenImgProjTransform(transformer_, TRUE, 1, &px, &py, &pz, &ok);
-    x = ok ? px : -1e30;
-    y = ok ? py : -1e30;
-    return ok != 0;
-  };
-  const bool ok0 = exact(0, rx[0], ry[0]);
-  const bool ok1 = w == 1 || exact(w - 1, rx[w - 1], ry[w - 1]);
-  struct Span {
-    int a, b;
-    bool ok;
-  };
-  std::vector<Span> todo{{0, w - 1, ok0 && ok1}};
-  while (!todo.empty()) {
-    const Span s = todo.back();
-    todo.pop_back();
-    if (s.b - s.a < 2) continue;
-    const int m = (s.a + s.b) / 2;
-    const bool okm = exact(m, rx[m], ry[m]);
-    const double t = double(m - s.a) / (s.b - s.a);
-    if (s.ok && okm && std::abs(rx[s.a] + (rx[s.b] - rx[s.a]) * t - rx[m]) <= 0.125 &&
-        std::abs(ry[s.a] + (ry[s.b] - ry[s.a]) * t - ry[m]) <= 0.125) {
-      for (int i = s.a + 1; i < s.b; ++i) {
-        if (i == m) continue;
-        const double f = double(i - s.a) / (s.b - s.a);
-        rx[i] = rx[s.a] + (rx[s.b] - rx[s.a]) * f;
-        ry[i] = ry[s.a] + (ry[s.b] - ry[s.a]) * f;
-      }
-      continue;
-    }
-    todo.push_back({s.a, m, okm && rx[s.a] > -1e29});
-    todo.push_back({m, s.b, okm && rx[s.b] > -1e29});
-  }
-}
-
-void TileWarper::bilinear(int w, int h, float* out, std::size_t out_line_floats) {
-  const int W = src_->GetRasterXSize(), H = src_->GetRasterYSize();
-  sx_.resize(std::size_t(w) * h);
-  sy_.resize(std::size_t(w) * h);
-  double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
-  for (int r = 0; r < h; ++r) {
-    double* rx = sx_.data() + std::size_t(r) * w;
-    double* ry = sy_.data() + std::size_t(r) * w;
-    approx_row(r, w, rx, ry);
-    for (int i = 0; i < w; ++i) {
-      if (rx[i] < 0 || ry[i] < 0 || rx[i] >= W || ry[i] >= H) continue;
-      xmin = std::min(xmin, rx[i]), xmax = std::max(xmax, rx[i]);
-      ymin = std::min(ymin, ry[i]), ymax = std::max(ymax, ry[i]);
-    }
-  }
-  for (int r = 0; r < h; ++r) std::fill_n(out + std::size_t(r) * out_line_floats, w, NAN);
-  if (xmin > xmax) return;  // the block lies outside the layer
-  const int x0 = std::max(0, int(std::floor(xmin - 0.5))), y0 = std::max(0, int(std::floor(ymin - 0.5)));
-  const int x1 = std::min(W, int(std::floor(xmax + 0.5)) + 1), y1 = std::min(H, int(std::floor(ymax + 0.5)) + 1);
-  const int ww = x1 - x0, wh = y1 - y0;
-  window_.resize(std::size_t(ww) * wh);
-  ErrorTrap trap;
-  const CPLErr err = src_->GetRasterBand(1)->RasterIO(GF_Read, x0, y0, ww, wh, window_.data(), ww, wh, GDT_Float32, 0, 0,
-                                                      nullptr);
-  check_cpl(err, trap, source_.path, "reading for " + tms_.id + " tiles", true);
-  if (has_nodata_ && !std::isnan(nodata_))
-    for (float& v : window_)
-      if (v == float(nodata_)) v = NAN;
-  for (int r = 0; r < h; ++r) {
-    const double* rx = sx_.data() + std::size_t(r) * w;
-    const double* ry = sy_.data() + std::size_t(r) * w;
-    float* o = out + std::size_t(r) * out_line_floats;
-    for (int i = 0; i < w; ++i) {
-      if (rx[i] < 0 || ry[i] < 0 || rx[i] >= W || ry[i] >= H) continue;
-      const double u = rx[i] - 0.5 - x0, v = ry[i] - 0.5 - y0;
-      const int ix = int(std::floor(u)), iy = int(std::floor(v));
-      const double fx = u - ix, fy = v - iy;
-      double sum = 0, wsum = 0;
-      for (int j = 0; j < 2; ++j) {
-        const int yy = iy + j;
-        if (yy < 0 || yy >= wh) continue;
-        const double wy = j ? fy : 1 - fy;
-        for (int k = 0; k < 2; ++k) {
-          const int xx = ix + k;
-          if (xx < 0 || xx >= ww) continue;
-          const float s = window_[std::size_t(yy) * ww + xx];
-          if (std::isnan(s)) continue;
-          const double wgt = wy * (k ? fx : 1 - fx);
-          sum += wgt * s;
-          wsum += wgt;
-        }
-      }
-      if (wsum > 1e-5) o[i] = float(sum / wsum);
-    }
-  }
 }
 
 DatasetPtr open_native_warped(GDALDataset* src, const TileMatrixSet& tms) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "models/errors.hpp"
+#include "raster/durable_file.hpp"
 
 namespace qinling::raster {
 namespace fs = std::filesystem;
@@ -68,6 +69,9 @@ AtomicFolder::~AtomicFolder() {
 
 void AtomicFolder::commit() {
   std::error_code ec;
+  // Power-loss durability: the tiles' data reach the disk before the folder is renamed into place
+  // (one syncfs rather than an fsync per tile), and the renames are made durable after.
+  sync_filesystem(tmp_);
   const std::string old = tmp_ + ".old";
   if (fs::exists(path_)) {
     fs::rename(path_, old, ec);
@@ -76,6 +80,7 @@ void AtomicFolder::commit() {
   fs::rename(tmp_, path_, ec);
   if (ec) throw ProcessingError(path_ + ": cannot move the finished tiles into place: " + ec.message());
   committed_ = true;
+  sync_directory(parent_directory(path_));
   fs::remove_all(old, ec);
 }
 

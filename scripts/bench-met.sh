@@ -13,6 +13,8 @@
 #   ours_ver              qinling met.verify (forecasts + leads + stations) → JSON + CSV per lead
 #   numpy_ver             the same scores in numpy (np.loadtxt, osr, fancy indexing), which also
 #                         checks ours: every count equal, continuous scores to the JSON's 6 digits
+#   ours_ver_masks        ours_ver with `masks:` 100 polygons (a jittered 10 x 10 tiling of the grid,
+#                         GeoPackage) and the per-mask CSV, JSON and GeoPackage outputs as well
 # Usage: scripts/bench-met.sh [--size N] [--runs R]   (default N=600 km, R=3); also scripts/bench.sh met.
 # STATIONS, LEADS and VSIZE (environment) change the verification size (default 10000 stations,
 # 72 leads, a VSIZE x VSIZE km grid of 1 km cells with the same centre, default 600).
@@ -107,6 +109,32 @@ if [ ! -f "$V/obs.csv" ]; then
   mkdir -p "$V"
   $VREF make "$V" "$STATIONS" "$LEADS" "$VSIZE" EPSG:4547 1000 $((-57000 - VSIZE * 500)) $((3735000 + VSIZE * 500))
 fi
+if [ ! -f "$V/masks100.gpkg" ]; then
+  /usr/bin/python3 - "$V/masks100.gpkg" $((-57000 - VSIZE * 500)) $((3735000 - VSIZE * 500)) $((VSIZE * 1000)) <<'PY'
+import sys, numpy as np
+from osgeo import ogr, osr
+path, x0, y0, size = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+rng = np.random.default_rng(3)
+k = 10
+u = np.linspace(-0.01, 1.01, k + 1)
+px, py = np.meshgrid(u, u)
+px[1:-1, 1:-1] += rng.uniform(-0.03, 0.03, (k - 1, k - 1))
+py[1:-1, 1:-1] += rng.uniform(-0.03, 0.03, (k - 1, k - 1))
+srs = osr.SpatialReference(); srs.ImportFromEPSG(4547)
+ds = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+layer = ds.CreateLayer("masks", srs, ogr.wkbPolygon)
+layer.CreateField(ogr.FieldDefn("name", ogr.OFTString))
+for i in range(k):
+    for j in range(k):
+        ring = ogr.Geometry(ogr.wkbLinearRing)
+        for a, b in ((i, j), (i, j + 1), (i + 1, j + 1), (i + 1, j), (i, j)):
+            ring.AddPoint_2D(x0 + px[a, b] * size, y0 + py[a, b] * size)
+        poly = ogr.Geometry(ogr.wkbPolygon); poly.AddGeometry(ring)
+        f = ogr.Feature(layer.GetLayerDefn()); f.SetField("name", f"m{i:02d}{j:02d}"); f.SetGeometry(poly)
+        layer.CreateFeature(f)
+ds = None
+PY
+fi
 LEAD_LIST=$(seq -s ", " 1 "$LEADS")
 cat > "$V/verify.yaml" <<YAML
 job: bench-met-verify
@@ -117,6 +145,21 @@ steps:
 outputs:
   - {from: v, path: verify.json, format: json}
   - {from: v, path: verify.csv, format: csv}
+YAML
+cat > "$V/verify_masks.yaml" <<YAML
+job: bench-met-verify-masks
+inputs:
+  fc: {path: fc.tif}
+  masks: {path: masks100.gpkg}
+steps:
+  - {id: v, kind: met.verify, forecasts: [fc], leads: [$LEAD_LIST], stations: obs.csv, variable: precipitation,
+     masks: masks, mask_id_field: name}
+outputs:
+  - {from: v, path: verify_m.json, format: json}
+  - {from: v, path: verify_m.csv, format: csv}
+  - {from: v, path: masks.csv, format: mask_csv}
+  - {from: v, path: masks.json, format: mask_json}
+  - {from: v, path: masks.gpkg, format: gpkg}
 YAML
 
 for m in bilinear conservative; do
@@ -140,10 +183,11 @@ CMD[cdo_bil]="cdo -s -O -P $(nproc) remapbil,$M/target_grid.nc $M/t.nc $M/out/cd
 CMD[cdo_con]="cdo -s -O -P $(nproc) remapcon,$M/target_grid.nc $M/tp.nc $M/out/cdo_con.nc"
 CMD[cdo_bilp]="cdo -s -O -P $(nproc) remapbil,$M/target_proj.txt $M/t.nc $M/out/cdo_bilp.nc"
 CMD[ours_ver]="$Q run $V/verify.yaml --out $V/out --quiet"
+CMD[ours_ver_masks]="$Q run $V/verify_masks.yaml --out $V/out --quiet"
 CMD[numpy_ver]="$VREF score $V $GRADES > $V/numpy.json"
 CMD[gdal_bil]="gdalwarp -q -overwrite -r bilinear -et 0 -wo NUM_THREADS=ALL_CPUS -t_srs EPSG:4547 -te $XMIN $YMIN $XMAX $YMAX -tr 1000 1000 -ot Float32 $M/t.nc $M/out/gdal_bil.tif"
 RES="$M/results.tsv"
-bench_alternate "$RUNS" "$RES" "$M" ours_bil cdo_bil cdo_bilp gdal_bil ours_con cdo_con ours_ver numpy_ver
+bench_alternate "$RUNS" "$RES" "$M" ours_bil cdo_bil cdo_bilp gdal_bil ours_con cdo_con ours_ver ours_ver_masks numpy_ver
 
 VCHECK=$($VREF compare "$V" $GRADES "$V/out/verify.json")
 /usr/bin/python3 - "$RES" "$SIZE" "$RUNS" "$M" "$STATIONS" "$LEADS" "$VCHECK" <<'PY' | tee "$M/results.md"
@@ -174,7 +218,8 @@ print()
 if np.nanmax(np.abs(cp[::-1] - ob)) < np.nanmax(np.abs(cp - ob)): cp = cp[::-1]
 print(f"- cdo_bil / ours_bil = {med['cdo_bil'] / med['ours_bil']:.2f}x; cdo_bilp / ours_bil = {med['cdo_bilp'] / med['ours_bil']:.2f}x; "
       f"gdal_bil / ours_bil = {med['gdal_bil'] / med['ours_bil']:.2f}x; cdo_con / ours_con = {med['cdo_con'] / med['ours_con']:.2f}x; "
-      f"numpy_ver / ours_ver = {med['numpy_ver'] / med['ours_ver']:.2f}x")
+      f"numpy_ver / ours_ver = {med['numpy_ver'] / med['ours_ver']:.2f}x; "
+      f"ours_ver_masks / ours_ver = {med['ours_ver_masks'] / med['ours_ver']:.2f}x (the cost of 100 masks)")
 print(f"- bilinear: max |ours - cdo| = {np.nanmax(np.abs(ob - cb)):.2e}, max |ours - cdo (projection)| = {np.nanmax(np.abs(ob - cp)):.2e}, "
       f"max |ours - gdalwarp| = {np.nanmax(np.abs(ob - gb)):.2e}")
 print(f"- verification, ours against numpy: {vcheck} (MAXDIFF: largest relative difference of a continuous score; "

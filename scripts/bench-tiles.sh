@@ -66,6 +66,7 @@ for r in $(seq 1 "$RUNS"); do
   for name in "${ORDER[@]}"; do
     [ "$name" = ours_all_rerun ] || rm -rf "$T/out_ours" "$T/out_g2t" "$T/out_all"
     sync
+    load=$(cut -d' ' -f1 /proc/loadavg)  # 1-minute load average as the command starts
     /usr/bin/time -v -o "$T/time.txt" bash -c "${CMD[$name]}" >"$T/log.txt" 2>&1 \
       || { echo "bench-tiles: $name failed:"; tail -5 "$T/log.txt"; exit 1; }
     secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$T/time.txt")
@@ -74,16 +75,17 @@ for r in $(seq 1 "$RUNS"); do
       ours) dir="$T/out_ours/ndvi" ;; gdal2tiles) dir="$T/out_g2t" ;; ours_all*) dir="$T/out_all/ndvi" ;;
     esac
     tiles=$(find "$dir" -name '*.png' | wc -l)
-    printf "%s\t%s\t%s\t%s\t%s\n" "$name" "$r" "$secs" "$rss" "$tiles" >> "$RES"
-    printf "run %d %-11s %7.2f s  %6d tiles  %6d MiB\n" "$r" "$name" "$secs" "$tiles" $((rss / 1024))
+    printf "%s\t%s\t%s\t%s\t%s\t%s\n" "$name" "$r" "$secs" "$rss" "$tiles" "$load" >> "$RES"
+    printf "run %d %-14s %7.2f s  %6d tiles  %6d MiB  load %s\n" "$r" "$name" "$secs" "$tiles" $((rss / 1024)) "$load"
   done
 done
 
 /usr/bin/python3 - "$RES" "$SIZE" "$RUNS" "$ZOOM" <<'PY' | tee "$T/results.md"
 import sys, statistics as st, collections
-rows = collections.defaultdict(list); rss = collections.defaultdict(int); tiles = {}
+rows = collections.defaultdict(list); rss = collections.defaultdict(int); tiles = {}; loads = []
 for line in open(sys.argv[1]):
-    n, r, s, m, t = line.split(); rows[n].append(float(s)); rss[n] = max(rss[n], int(m)); tiles[n] = int(t)
+    n, r, s, m, t, l = line.split(); rows[n].append(float(s)); rss[n] = max(rss[n], int(m)); tiles[n] = int(t)
+    loads.append(float(l))
 med = {n: st.median(v) for n, v in rows.items()}
 print(f"\nTiles of the {sys.argv[2]}x{sys.argv[2]} NDVI layer, zoom {sys.argv[4]}, {sys.argv[3]} alternating runs, 2 threads/processes\n")
 print("| command | tiles | median s | min-max s | tiles/s | peak RSS MiB |\n|---|---|---|---|---|---|")
@@ -97,4 +99,5 @@ if 'ours_all_rerun' in med:
     print(f"- ours_all_rerun = ours_all again over its finished output (incremental, nothing changed): "
           f"{med['ours_all_rerun']:.2f} s vs {med['ours_all']:.2f} s")
 print(f"- peak RSS: ours {rss['ours']//1024} MiB, ours_all {rss['ours_all']//1024} MiB, gdal2tiles {rss['gdal2tiles']//1024} MiB (goal < 1024)")
+print(f"- 1-minute load average as each command started: {min(loads):.2f}-{max(loads):.2f} (2 cores)")
 PY

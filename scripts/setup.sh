@@ -13,7 +13,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libmuparser-dev
   libsqlite3-dev sqlite3 zlib1g-dev
   libexiv2-dev
-  libdeflate-dev libwebp-dev libcpp-httplib-dev
+  libdeflate-dev libwebp-dev libcpp-httplib-dev libtiff-dev
   libssl-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev curl
   python3-jsonschema
@@ -22,6 +22,7 @@ PACKAGES=(
   wrk clang libclang-rt-14-dev
   libopenmpi-dev openmpi-bin slurm-wlm munge
   chromium  # viewer test: headless page load against `qinling serve` (~25 s to install)
+  strace  # TilesStorage: the order of flushes and renames of a tiling run
 )
 
 missing=()

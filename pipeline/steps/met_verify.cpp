@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
+#include <memory>
+#include <set>
 #include <tuple>
-#include <type_traits>
 
 #include "models/errors.hpp"
 #include "models/tsan_annotations.hpp"
@@ -19,9 +19,14 @@
 #include "pipeline/mpi_world.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/steps/builtin.hpp"
+#include "pipeline/steps/cell_steps.hpp"
 #include "pipeline/steps/met_common.hpp"
+#include "pipeline/steps/met_verify_exchange.hpp"
+#include "pipeline/steps/met_verify_masks.hpp"
 #include "pipeline/steps/met_verify_report.hpp"
 #include "pipeline/steps/met_verify_stations.hpp"
+#include "pipeline/steps/met_verify_tables.hpp"
+#include "vector/supervision_grid.hpp"
 #include "vector/table_writer.hpp"
 
 namespace qinling::pipeline::steps {
@@ -29,44 +34,59 @@ namespace {
 
 using Sums = models::ScoreSums;
 
-std::string num(double v, bool json) {
-  if (!std::isfinite(v)) return json ? "null" : "";
-  return fmt::format("{:.6g}", v);
-}
-
 class VerifyStep final : public Step {
  public:
   StepClass step_class() const override { return StepClass::product; }
-  std::vector<std::string> output_formats() const override { return {"csv", "json", "html"}; }
+  std::vector<std::string> output_formats() const override {
+    return {"csv", "json", "html", "mask_csv", "mask_json", "gpkg", "geojson"};
+  }
 
   void declare(OptionBinder& b) override {
     b.optional("forecast", &forecast_, "the forecast layer (input or step); or `forecasts` with `leads`")
         .optional("forecasts", &forecasts_,
-                  "stations: one forecast layer per lead time (a multi-band input alone: all its bands in order)")
+                  "one forecast layer per lead time (a multi-band input alone: all its bands in order)")
         .optional("leads", &leads_, "the lead time (hours) of each of `forecasts`, matched to `lead_column`")
         .choice("sample", &sample_, {"nearest", "bilinear"},
                 "stations: the forecast at a station: the cell containing it, or bilinear between the four "
                 "nearest cell centres")
         .optional("lead_column", &lead_column_, "stations with `forecasts`: the column of each row's lead time (hours)")
-        .optional("observation", &observation_, "the observed layer (grid to grid); or give `stations`");
+        .optional("observation", &observation_, "the observed layer (grid to grid); or give `stations`")
+        .optional("observations", &observations_,
+                  "grid to grid with `forecasts`: one observed layer per lead (a multi-band input alone: all its "
+                  "bands in order)");
     declare_station_options(b, &stations_, &cols_, &range_, &missing_, false);
     b.choice("variable", &variable_, {"other", "temperature", "precipitation"},
              "temperature adds the ±1/±2 °C accuracy; precipitation defaults thresholds to GB/T 28592 grades")
         .optional("thresholds", &thresholds_, "event thresholds (value >= threshold), e.g. [0.1, 10, 25, 50, 100]")
         .optional("fss_windows", &fss_windows_,
                   "grid to grid: fractions skill score at each threshold for these square windows (odd cell "
-                  "counts), e.g. [1, 3, 5, 9]");
+                  "counts), e.g. [1, 3, 5, 9]")
+        .optional("cells", &cells_,
+                  "scores also per supervision cell: the cell-table step (grid.build, grid.load…); outputs "
+                  "mask_csv, mask_json, gpkg, geojson")
+        .optional("masks", &masks_, "scores also per polygon of this vector input (counties, reserves…)")
+        .optional("mask_id_field", &mask_id_field_,
+                  "with `masks`: the field naming each polygon (unique); default cell_id, id or ID, else the FID");
   }
 
   void validate(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& kp) override {
     fc_ = resolve_layer(ctx, diag, line, kp, "forecast", forecast_);
     validate_leads(ctx, diag, line, kp);
-    if (observation_.empty() == stations_.empty())
-      diag.error(line, kp, "give exactly one of `observation` (a layer) and `stations` (a CSV)");
+    if (grid() == !stations_.empty() || (!observation_.empty() && !observations_.empty()))
+      diag.error(line, kp,
+                 "give exactly one of `observation` (a layer), `observations` (one layer per lead) and "
+                 "`stations` (a CSV)");
     if (!observation_.empty()) obs_ = resolve_layer(ctx, diag, line, kp, "observation", observation_);
+    validate_observations(ctx, diag, line, kp);
     if (!stations_.empty()) path_ = resolve_path(ctx.base_dir, stations_);
     if (thresholds_.empty() && variable_ == "precipitation") thresholds_ = models::kCmaPrecipitationThresholds;
     validate_fss(diag, line, kp);
+    if (!cells_.empty() && !masks_.empty())
+      diag.error(line, kp, "give at most one of `cells` (a cell-table step) and `masks` (a vector input)");
+    require_table_step(ctx, diag, line, kp, cells_, "cells", id);
+    require_vector_input(ctx, diag, line, kp, masks_, "masks");
+    if (!mask_id_field_.empty() && masks_.empty())
+      diag.error(line, kp + ".mask_id_field", "`mask_id_field` goes with `masks` (a vector input)");
     if (range_.size() != 0 && (range_.size() != 2 || !(range_[0] <= range_[1])))
       diag.error(line, kp + ".valid_range", "expected [min, max] with min <= max");
   }
@@ -76,11 +96,16 @@ class VerifyStep final : public Step {
     for (const auto& f : fcs_)
       if (f.is_step) n.push_back(f.key);
     if (obs_.is_step) n.push_back(obs_.key);
+    for (const auto& o : obss_)
+      if (o.is_step) n.push_back(o.key);
+    if (!cells_.empty()) n.push_back(cells_);
     return n;
   }
 
   void produce(ProductContext& ctx) override {
     Sums total = empty_sums();
+    const std::unique_ptr<MaskLabeller> labeller = load_masks(ctx);
+    const bool split = distributed() && mpi::size() > 1;  // else this rank does everything alone
     raster::GridReader reader(ctx.grid);
     std::string notes;
     if (!stations_.empty()) {
@@ -88,7 +113,12 @@ class VerifyStep final : public Step {
       const StationTable t = read_stations(path_, cols_, false, lo, hi, missing_);
       std::vector<raster::BandSource> fsrcs;
       for (const auto& f : fcs_) fsrcs.push_back(layer_source(f, ctx));
-      StationVerification v = verify_stations(t, ctx.grid, fsrcs, leads_, thresholds_, sample_ == "bilinear");
+      StationVerification v =
+          verify_stations(t, ctx.grid, fsrcs, leads_, thresholds_, sample_ == "bilinear", labeller.get());
+      if (labeller) {
+        mask_.overall = merge_mask_parts(v.per_lead_mask, labeller->size());  // lead order
+        if (!leads_.empty()) mask_.per_lead = std::move(v.per_lead_mask);
+      }
       total = v.total;
       const std::size_t outside = v.outside;
       if (!leads_.empty()) by_lead_ = std::move(v.per_lead);
@@ -106,30 +136,20 @@ class VerifyStep final : public Step {
             "{}: of {} station rows, {} rejected as missing, {} outside valid_range, {} outside the grid", id,
             t.rows, t.missing, t.out_of_range, outside);
     } else {
-      const auto windows = raster::plan_windows(ctx.grid.width, ctx.grid.height, 512, 512, std::int64_t(512) * 4096);
-      // Under MPI each rank sums its share of the windows (balanced by pixels).
-      std::vector<std::int64_t> weights;
-      for (const auto& w : windows) weights.push_back(w.pixels());
-      std::size_t first = 0, last = 0;
-      std::tie(first, last) = mpi::contiguous_share(weights, mpi::rank(), mpi::size());
-      std::vector<Sums> per(windows.size(), empty_sums());
-      mpi::collective([&] {  // what fails on one rank fails on all before the exchange
-        const raster::BandSource fsrc = layer_source(fc_, ctx), osrc = layer_source(obs_, ctx);
-        reader.add_file(fsrc.path, raster::describe_raster(fsrc.path), "bilinear");
-        if (osrc.path != fsrc.path) reader.add_file(osrc.path, raster::describe_raster(osrc.path), "bilinear");
-        const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(first, last), tsan_loop.each([&](std::size_t i) {
-          std::vector<float> f(std::size_t(windows[i].pixels())), o(f.size());
-          reader.read(fsrc, windows[i], f.data());
-          reader.read(osrc, windows[i], o.data());
-          for (std::size_t k = 0; k < f.size(); ++k) per[i].add(f[k], o[k]);
-        }));
-        tsan_loop.joined();
-      });
-      gather_window_sums(per, first, last);
-      for (const auto& s : per) total.merge(s);  // window order: the same sums for any thread count
+      for (std::size_t li = 0; li < fcs_.size(); ++li) {
+        MaskSums m;
+        const Sums lead = grid_sums(ctx, reader, fcs_[li], obs_of(li), labeller.get(), split, &m);
+        if (leads_.empty()) {
+          total = lead, mask_.overall = std::move(m);
+          continue;
+        }
+        total.merge(lead);  // lead order
+        by_lead_.push_back(lead);
+        mask_.per_lead.push_back(std::move(m));
+      }
+      if (!leads_.empty() && labeller) mask_.overall = merge_mask_parts(mask_.per_lead, labeller->size());
     }
-    if (mpi::size() > 1 && !observation_.empty()) {  // rank 0's totals are the result on every rank
+    if (split) {  // rank 0's totals are the result on every rank
       std::string bytes = mpi::is_root() ? sums_to_bytes({total}, 0, 1) : std::string();
       mpi::broadcast(bytes);
       std::vector<Sums> one(1, empty_sums());
@@ -147,154 +167,120 @@ class VerifyStep final : public Step {
             "{}: the fractions skill score reads whole layers and {} × {} cells are too many; verify on a "
             "coarser grid (`grid:` resolution) or without `fss_windows`",
             id, ctx.grid.width, ctx.grid.height));
-      const raster::BandSource fsrc = layer_source(fc_, ctx), osrc = layer_source(obs_, ctx);
-      std::vector<float> f(std::size_t(ctx.grid.width) * std::size_t(ctx.grid.height)), o(f.size());
-      const raster::Window all{0, 0, ctx.grid.width, ctx.grid.height};
-      reader.read(fsrc, all, f.data());
-      reader.read(osrc, all, o.data());
-      fss_ = fss_in_parallel(f, o, ctx.grid.width, ctx.grid.height);
+      std::vector<std::int32_t> labels;
+      if (labeller) labels = label_grid(*labeller, ctx.grid);
+      for (std::size_t li = 0; li < fcs_.size(); ++li) {
+        const raster::BandSource fsrc = layer_source(fcs_[li], ctx), osrc = layer_source(obs_of(li), ctx);
+        std::vector<float> f(std::size_t(ctx.grid.width) * std::size_t(ctx.grid.height)), o(f.size());
+        const raster::Window all{0, 0, ctx.grid.width, ctx.grid.height};
+        reader.read(fsrc, all, f.data());
+        reader.read(osrc, all, o.data());
+        std::vector<MaskFss> mf;
+        auto lead = fss_in_parallel(f, o, ctx.grid.width, ctx.grid.height, thresholds_, fss_windows_,
+                                    labeller ? labels.data() : nullptr, &mf, labeller ? labeller->size() : 0);
+        if (leads_.empty()) {
+          fss_ = std::move(lead), mask_.fss = std::move(mf);
+          continue;
+        }
+        if (li == 0) fss_ = lead, mask_.fss = mf;  // then pooled over the leads, in lead order
+        for (std::size_t k = 0; li > 0 && k < lead.size(); ++k) {
+          fss_[k].merge(lead[k]);
+          if (labeller) mask_.fss[k] = merge_mask_parts({mask_.fss[k], mf[k]}, labeller->size());
+        }
+        fss_by_lead_.push_back(std::move(lead));
+      }
     }
     const models::ContinuousScores cs = models::continuous_scores(total.cont);
     spdlog::info("{}: {} pairs, bias {:.4f}, MAE {:.4f}, RMSE {:.4f}, r {:.4f}", id, cs.n, cs.bias, cs.mae, cs.rmse,
                  cs.correlation);
     if (cs.n == 0) spdlog::warn("{}: no forecast/observation pair has both values; scores are empty", id);
+    if (labeller) write_mask_outputs(ctx, total);
     for (const auto& o : ctx.outputs) {
       if (o.format == "html")
         vector::write_text_atomic(o.path, report_html(total, cs, reader, ctx));
-      else
-        vector::write_text_atomic(o.path, o.format == "json" ? to_json(total, cs, notes) : to_csv(total, cs));
+      else if (o.format == "csv" || o.format == "json")
+        vector::write_text_atomic(o.path, o.format == "json" ? verify_json(tables(), total, cs, notes)
+                                                             : verify_csv(tables(), total, cs));
     }
     ctx.results[id] = total.cont;
   }
 
  public:
   // Grid to grid, every rank sums its windows; station pairs are few and stay on rank 0.
-  bool distributed() const override { return !observation_.empty(); }
+  // Per-mask sums are not exchanged between ranks: with `cells`/`masks` rank 0 does all.
+  bool distributed() const override { return grid() && cells_.empty() && masks_.empty(); }
 
  private:
-  // The exact sums of windows [first, last), as bytes (plain structs, the same build on every rank).
-  static std::string sums_to_bytes(const std::vector<Sums>& per, std::size_t first, std::size_t last) {
-    static_assert(std::is_trivially_copyable_v<models::ContinuousSums> &&
-                  std::is_trivially_copyable_v<models::Contingency>);
-    std::string out;
-    for (std::size_t i = first; i < last; ++i) {
-      out.append(reinterpret_cast<const char*>(&per[i].cont), sizeof per[i].cont);
-      for (const auto& c : per[i].cat) out.append(reinterpret_cast<const char*>(&c), sizeof c);
-    }
-    return out;
+  bool grid() const { return !observation_.empty() || !observations_.empty(); }
+  const LayerRef& obs_of(std::size_t lead) const { return observations_.empty() ? obs_ : obss_.at(lead); }
+
+  // The sums of one forecast/observation pair of layers, window by window (TBB); under MPI (`split`)
+  // each rank sums its share of the windows and rank 0 gets them all. Merged in window order: the
+  // same sums for any thread or rank count. With masks, `per_mask` gets the sums per mask too.
+  Sums grid_sums(const ProductContext& ctx, raster::GridReader& reader, const LayerRef& fc, const LayerRef& ob,
+                 const MaskLabeller* labeller, bool split, MaskSums* per_mask_out) {
+    const auto windows = raster::plan_windows(ctx.grid.width, ctx.grid.height, 512, 512, std::int64_t(512) * 4096);
+    std::vector<std::int64_t> weights;  // under MPI each rank sums its share of the windows (by pixels)
+    for (const auto& w : windows) weights.push_back(w.pixels());
+    std::size_t first = 0, last = windows.size();
+    if (split) std::tie(first, last) = mpi::contiguous_share(weights, mpi::rank(), mpi::size());
+    std::vector<Sums> per(windows.size(), empty_sums());
+    std::vector<MaskSums> per_mask(labeller ? windows.size() : 0);
+    const auto sum_windows = [&] {
+      const raster::BandSource fsrc = layer_source(fc, ctx), osrc = layer_source(ob, ctx);
+      for (const auto& path : {fsrc.path, osrc.path})
+        if (added_.insert(path).second) reader.add_file(path, raster::describe_raster(path), "bilinear");
+      const models::tsan::ForkJoin tsan_loop;  // TSan marks (models/tsan_annotations.hpp)
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(first, last), tsan_loop.each([&](std::size_t i) {
+        std::vector<float> f(std::size_t(windows[i].pixels())), o(f.size());
+        reader.read(fsrc, windows[i], f.data());
+        reader.read(osrc, windows[i], o.data());
+        for (std::size_t k = 0; k < f.size(); ++k) per[i].add(f[k], o[k]);
+        if (!labeller) return;
+        std::vector<std::int32_t> label(f.size());
+        labeller->label(windows[i], label.data());
+        MaskAccumulator acc(thresholds_);
+        for (std::size_t k = 0; k < f.size(); ++k) acc.add(label[k], f[k], o[k]);
+        per_mask[i] = acc.finish();
+      }));
+      tsan_loop.joined();
+    };
+    if (split)
+      mpi::collective(sum_windows);  // what fails on one rank fails on all before the exchange
+    else
+      sum_windows();
+    if (split) gather_window_sums(per, first, last);
+    Sums total = empty_sums();
+    for (const auto& s : per) total.merge(s);  // window order: the same sums for any thread count
+    if (labeller) *per_mask_out = merge_mask_parts(per_mask, labeller->size());  // window order
+    return total;
   }
-  // Fills per[first…] from bytes; returns the index after the last window read.
-  static std::size_t sums_from_bytes(const std::string& bytes, std::vector<Sums>& per, std::size_t first) {
-    const char* p = bytes.data();
-    const char* end = p + bytes.size();
-    std::size_t i = first;
-    for (; p < end; ++i) {
-      const std::size_t need = sizeof(models::ContinuousSums) + per.at(i).cat.size() * sizeof(models::Contingency);
-      if (std::size_t(end - p) < need) throw ProcessingError("met.verify: truncated partial sums from a rank");
-      std::memcpy(&per[i].cont, p, sizeof per[i].cont);
-      p += sizeof per[i].cont;
-      for (auto& c : per[i].cat) {
-        std::memcpy(&c, p, sizeof c);
-        p += sizeof c;
+
+  void validate_observations(const ValidationContext& ctx, Diagnostics& diag, int line, const std::string& kp) {
+    obss_.clear();
+    for (const auto& name : observations_) {
+      if (ctx.is_input(name) && ctx.input_bands.at(name).size() > 1) {  // all bands, in order
+        for (const auto& b : ctx.input_bands.at(name))
+          obss_.push_back(resolve_layer(ctx, diag, line, kp, "observations", name + "." + b));
+      } else {
+        obss_.push_back(resolve_layer(ctx, diag, line, kp, "observations", name));
       }
     }
-    return i;
+    if (observations_.empty()) return;
+    if (forecasts_.empty())
+      diag.error(line, kp + ".observations", "`observations` go with `forecasts` and `leads` (one layer per lead)");
+    else if (obss_.size() != fcs_.size())
+      diag.error(line, kp + ".observations",
+                 fmt::format("{} observed layers for {} forecast layers; give one per lead", obss_.size(),
+                             fcs_.size()));
   }
-  // Rank 0 receives every rank's window sums, so it merges all windows in window order.
-  static void gather_window_sums(std::vector<Sums>& per, std::size_t first, std::size_t last) {
-    if (mpi::size() <= 1) return;
-    auto parts = mpi::gather_to_root(sums_to_bytes(per, first, last));
-    std::size_t at = 0;
-    for (const auto& bytes : parts) at = sums_from_bytes(bytes, per, at);
-  }
+
+  VerifyTables tables() const { return {id, variable_, leads_, by_lead_, fss_, fss_by_lead_}; }
 
   Sums empty_sums() const {
     Sums s;
     for (double t : thresholds_) s.cat.push_back(models::Contingency{t});
     return s;
-  }
-
-  // Per lead time, the rows get a first column `lead` ("all" for the overall scores).
-  std::string to_csv(const Sums& s, const models::ContinuousScores& c) const {
-    std::string out = std::string(by_lead_.empty() ? "" : "lead,") +
-                      "score_type,threshold,n,bias,mae,rmse,correlation,accuracy_1,accuracy_2,hits,misses,false_alarms,"
-                      "correct_negatives,pod,far,ts,ets,frequency_bias,accuracy" +
-                      (fss_.empty() ? "\n" : ",window,fss\n");
-    out += csv_rows(s, c, by_lead_.empty() ? "" : "all,");
-    for (const auto& f : fss_)  // FSS rows (grid to grid has no leads)
-      out += fmt::format("fss,{},{},,,,,,,,,,,,,,,,,{},{}\n", num(f.threshold, false), f.n, f.window,
-                         num(models::fss(f), false));
-    for (std::size_t i = 0; i < by_lead_.size(); ++i)
-      out += csv_rows(by_lead_[i], models::continuous_scores(by_lead_[i].cont), num(leads_[i], false) + ",");
-    return out;
-  }
-
-  std::string csv_rows(const Sums& s, const models::ContinuousScores& c, const std::string& prefix) const {
-    const bool temp = variable_ == "temperature";
-    std::string out = prefix;
-    const std::string tail = fss_.empty() ? "\n" : ",,\n";
-    out += fmt::format("continuous,,{},{},{},{},{},{},{},,,,,,,,,,{}", c.n, num(c.bias, false),
-                       num(c.mae, false), num(c.rmse, false), num(c.correlation, false),
-                       temp ? num(c.accuracy1, false) : "", temp ? num(c.accuracy2, false) : "", tail);
-    for (const auto& t : s.cat) {
-      const auto k = models::categorical_scores(t);
-      out +=
-          prefix + fmt::format("categorical,{},{},,,,,,,{},{},{},{},{},{},{},{},{},{}{}",
-                               num(t.threshold, false), t.total(), t.hits, t.misses, t.false_alarms,
-                               t.correct_negatives, num(k.pod, false), num(k.far, false), num(k.csi, false),
-                               num(k.ets, false), num(k.frequency_bias, false), num(k.accuracy, false), tail);
-    }
-    return out;
-  }
-
-  std::string to_json(const Sums& s, const models::ContinuousScores& c, const std::string& notes) const {
-    std::string out = fmt::format("{{\n  \"step\": \"{}\",\n  \"variable\": \"{}\",\n", id, variable_);
-    if (!notes.empty()) out += "  " + notes + ",\n";
-    out += "  " + json_scores(s, c);
-    if (!fss_.empty()) {
-      out += ",\n  \"fss\": [";
-      for (std::size_t i = 0; i < fss_.size(); ++i) {
-        const auto& f = fss_[i];
-        out += fmt::format(
-            "{}\n    {{\"threshold\": {}, \"window\": {}, \"n\": {}, \"fss\": {}, \"sums\": {{\"d2\": {:.17g}, "
-            "\"f2\": {:.17g}, \"o2\": {:.17g}}}}}",
-            i ? "," : "", num(f.threshold, true), f.window, f.n, num(models::fss(f), true), f.sum_d2, f.sum_f2,
-            f.sum_o2);
-      }
-      out += "\n  ]";
-    }
-    if (!by_lead_.empty()) {
-      out += ",\n  \"by_lead\": [";
-      for (std::size_t i = 0; i < by_lead_.size(); ++i)
-        out += fmt::format("{}\n  {{\"lead\": {}, {}}}", i ? "," : "", num(leads_[i], true),
-                           json_scores(by_lead_[i], models::continuous_scores(by_lead_[i].cont)));
-      out += "\n  ]";
-    }
-    return out + "\n}\n";
-  }
-
-  // "continuous": {scores, "sums": {…}}, "categorical": [tables]
-  std::string json_scores(const Sums& s, const models::ContinuousScores& c) const {
-    const auto& p = s.cont;
-    std::string out = fmt::format(
-        "\"continuous\": {{\"n\": {}, \"bias\": {}, \"mae\": {}, \"rmse\": {}, \"correlation\": {}, "
-        "\"accuracy_1\": {}, \"accuracy_2\": {},\n    \"sums\": {{\"n\": {}, \"within_1\": {}, \"within_2\": {}, "
-        "\"f\": {:.17g}, \"o\": {:.17g}, \"e\": {:.17g}, \"abs_e\": {:.17g}, \"e2\": {:.17g}, \"f2\": {:.17g}, "
-        "\"o2\": {:.17g}, \"fo\": {:.17g}}}}},\n  \"categorical\": [",
-        c.n, num(c.bias, true), num(c.mae, true), num(c.rmse, true), num(c.correlation, true), num(c.accuracy1, true),
-        num(c.accuracy2, true), p.n, p.within1, p.within2, p.sum_f, p.sum_o, p.sum_e, p.sum_abs_e, p.sum_e2, p.sum_f2,
-        p.sum_o2, p.sum_fo);
-    for (std::size_t i = 0; i < s.cat.size(); ++i) {
-      const auto& t = s.cat[i];
-      const auto k = models::categorical_scores(t);
-      out += fmt::format(
-          "{}\n    {{\"threshold\": {}, \"hits\": {}, \"misses\": {}, \"false_alarms\": {}, \"correct_negatives\": {}, "
-          "\"pod\": {}, \"far\": {}, \"ts\": {}, \"ets\": {}, \"frequency_bias\": {}, \"accuracy\": {}}}",
-          i ? "," : "", num(t.threshold, true), t.hits, t.misses, t.false_alarms, t.correct_negatives, num(k.pod, true),
-          num(k.far, true), num(k.csi, true), num(k.ets, true), num(k.frequency_bias, true), num(k.accuracy, true));
-    }
-    out += s.cat.empty() ? "]" : "\n  ]";
-    return out;
   }
 
   std::string forecast_, observation_, stations_, path_, variable_ = "other";
@@ -309,35 +295,63 @@ class VerifyStep final : public Step {
   std::vector<Sums> by_lead_;  // scores per lead time, when `leads` are given
   std::vector<double> fss_windows_;
   std::vector<models::FssSums> fss_;  // threshold-major, when `fss_windows` are given
+  std::vector<std::vector<models::FssSums>> fss_by_lead_;  // grid to grid with leads
+  std::vector<std::string> observations_;
+  std::vector<LayerRef> obss_;  // the observation of each lead (with `observations`)
+  std::set<std::string> added_;  // files given to the reader
+  std::string cells_, masks_, mask_id_field_;
+  vector::CellTable mask_table_;  // the cells or polygons (with `cells` / `masks`)
+  MaskTable mask_;                // their sums
 
-  // Per threshold the tables, then blocks of 64 rows × windows as TBB tasks, merged in row order:
-  // the same sums for any thread count.
-  std::vector<models::FssSums> fss_in_parallel(const std::vector<float>& f, const std::vector<float>& o, int width,
-                                               int height) const {
-    std::vector<models::FssSums> out;
-    const int rows = 64, blocks = std::max(1, (height + rows - 1) / rows);
-    for (double t : thresholds_) {
-      const models::FssTables tables = models::fss_tables(f.data(), o.data(), width, height, t);
-      std::vector<models::FssSums> part(fss_windows_.size() * std::size_t(blocks));
-      const models::tsan::ForkJoin tsan_loop2;  // TSan marks (models/tsan_annotations.hpp)
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, part.size()), tsan_loop2.each([&](std::size_t i) {
-        const int b = int(i % std::size_t(blocks));
-        part[i] = models::fss_window_sums(tables, int(fss_windows_[i / std::size_t(blocks)]), b * rows,
-                                          std::min(height, (b + 1) * rows));
-      }));
-      tsan_loop2.joined();
-      for (std::size_t w = 0; w < fss_windows_.size(); ++w) {
-        models::FssSums s = part[w * std::size_t(blocks)];
-        for (int b = 1; b < blocks; ++b) s.merge(part[w * std::size_t(blocks) + std::size_t(b)]);
-        out.push_back(s);
+  // The cells or polygons of `cells` / `masks` on the analysis grid; null without them. Per-mask
+  // outputs asked for without either are a job error, raised before any work.
+  std::unique_ptr<MaskLabeller> load_masks(const ProductContext& ctx) {
+    for (const auto& o : ctx.outputs)
+      if (cells_.empty() && masks_.empty() && o.format != "csv" && o.format != "json" && o.format != "html")
+        throw ConfigError(fmt::format("{}: output {} (format {}) is a per-mask table; give `cells` (a cell-table "
+                                      "step) or `masks` (a vector input) to the step",
+                                      id, o.path, o.format));
+    if (cells_.empty() && masks_.empty()) return nullptr;
+    if (!cells_.empty()) {
+      mask_table_ = *table_result(ctx, cells_, id);
+      mask_.source = "cells: " + cells_;
+    } else {
+      mask_table_ = vector::load_grid(ctx.vector_inputs.at(masks_), mask_id_field_, ctx.grid.crs_wkt);
+      mask_.source = "masks: " + masks_;
+    }
+    mask_table_.columns.clear();
+    mask_.masks = &mask_table_;
+    return std::make_unique<MaskLabeller>(mask_table_, ctx.grid);
+  }
+
+  void write_mask_outputs(const ProductContext& ctx, const Sums& total) {
+    mask_.step_id = id;
+    mask_.variable = variable_;
+    mask_.thresholds = thresholds_;
+    mask_.leads = leads_;
+    mask_.fss_windows = fss_windows_;
+    mask_.pairs_total = total.cont.n;
+    mask_.pairs_outside = total.cont.n;
+    for (const auto& [m, s] : mask_.overall) mask_.pairs_outside -= s.cont.n;
+    spdlog::info("{}: scores per mask over {} {}", id, mask_table_.size(), mask_.source);
+    if (mask_.pairs_outside > 0)
+      spdlog::warn("{}: {} of {} pairs lie in no mask of {}; the per-mask sums add up to the rest", id,
+                   mask_.pairs_outside, mask_.pairs_total, mask_.source);
+    for (const auto& o : ctx.outputs) {
+      if (o.format == "mask_csv") write_streamed(o.path, [&](std::ostream& out) { mask_csv(mask_, out); });
+      if (o.format == "mask_json") write_streamed(o.path, [&](std::ostream& out) { mask_json(mask_, out); });
+      if (o.format == "gpkg" || o.format == "geojson") {
+        vector::TableWriteOptions options;
+        options.layer = "verification";
+        for (const auto& kv : o.options) options.layer_options.push_back(kv);
+        vector::write_table(mask_layer(mask_), o.path, o.format, options);
       }
     }
-    return out;
   }
 
   void validate_fss(Diagnostics& diag, int line, const std::string& kp) {
     if (fss_windows_.empty()) return;
-    if (observation_.empty())
+    if (!grid())
       diag.error(line, kp + ".fss_windows", "the fractions skill score needs an `observation` layer (grid to grid)");
     if (thresholds_.empty())
       diag.error(line, kp + ".fss_windows",
@@ -384,8 +398,10 @@ class VerifyStep final : public Step {
         diag.error(line, kp + ".leads", "`leads` go with `forecasts` (one layer per lead time)");
       return;
     }
-    if (stations_.empty())
-      diag.error(line, kp + ".forecasts", "per-lead verification needs `stations` with a lead column");
+    if (stations_.empty() && observations_.empty())
+      diag.error(line, kp + ".forecasts",
+                 "per-lead verification needs `stations` with a lead column, or `observations` (one observed "
+                 "layer per lead)");
     if (leads_.size() != fcs_.size())
       diag.error(line, kp + ".leads",
                  fmt::format("{} leads for {} forecast layers; give one lead (hours) per layer",
@@ -408,10 +424,16 @@ StepKind met_verify_kind() {
       "correct negatives, POD, FAR, TS (CSI), ETS, frequency bias and accuracy. JSON also stores the partial "
       "sums so runs can be pooled exactly. Per lead time against stations: `forecasts` (one layer per lead), "
       "`leads` (hours) and the table's `lead_column`; the CSV and JSON then add the scores and sums of each "
-      "lead. Grid to grid, `fss_windows` adds the fractions skill score (Roberts & Lean 2008) per threshold "
-      "and odd square window (edge windows clipped to the grid, only valid cells counted) with its partial sums. "
+      "lead; grid to grid per lead: `forecasts`, `leads` and `observations` (one observed layer per lead). "
+      "Grid to grid, `fss_windows` adds the fractions skill score (Roberts & Lean 2008) per threshold "
+      "and odd square window (edge windows clipped to the grid, only valid cells counted) with its partial sums "
+      "(per lead too). "
       "Output format html: a self-contained report with the tables, plots (scores by lead, by threshold, a "
-      "performance diagram, FSS by window) and grid to grid a map of the bias.",
+      "performance diagram, FSS by window) and grid to grid a map of the bias. Per supervision cell "
+      "(`cells`: a cell-table step) or polygon (`masks`: a vector input, `mask_id_field`): a cell goes to "
+      "the first mask containing its centre, a station to the first containing it; outputs mask_csv and "
+      "mask_json (scores and partial sums per mask and lead, and FSS per mask) and gpkg/geojson (the masks "
+      "with their overall scores as columns, joinable by ID).",
       [] { return std::make_unique<VerifyStep>(); }};
 }
 

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <unordered_map>
+#include <utility>
 
 #include "models/regrid.hpp"
 #include "models/tsan_annotations.hpp"
@@ -17,7 +19,7 @@ namespace qinling::pipeline::steps {
 StationVerification verify_stations(const StationTable& t, const raster::Grid& grid,
                                     const std::vector<raster::BandSource>& forecasts,
                                     const std::vector<double>& leads, const std::vector<double>& thresholds,
-                                    bool bilinear) {
+                                    bool bilinear, const MaskLabeller* masks) {
   StationVerification out;
   const std::size_t nf = forecasts.size();
   out.per_lead.assign(nf, models::ScoreSums(thresholds));
@@ -26,6 +28,27 @@ StationVerification verify_stations(const StationTable& t, const raster::Grid& g
 
   // Fractional grid position of each row (project_stations transforms each distinct location once).
   const auto st = project_stations(t, grid);
+  std::vector<int> mask_of;  // per row, with `masks`
+  if (masks != nullptr) {
+    out.per_lead_mask.resize(nf);
+    // Each distinct location once (rows repeat a station per lead time), in order of first appearance.
+    struct Hash {
+      std::size_t operator()(const std::pair<double, double>& p) const {
+        return std::hash<double>{}(p.first) * 0x9E3779B97F4A7C15ULL ^ std::hash<double>{}(p.second);
+      }
+    };
+    std::unordered_map<std::pair<double, double>, std::size_t, Hash> seen;
+    std::vector<std::array<double, 2>> unique;
+    std::vector<std::size_t> slot(st.size());
+    for (std::size_t i = 0; i < st.size(); ++i) {
+      const auto [it, fresh] = seen.emplace(std::pair{st[i].x, st[i].y}, unique.size());
+      if (fresh) unique.push_back({st[i].x, st[i].y});
+      slot[i] = it->second;
+    }
+    const std::vector<int> located = masks->locate(unique);
+    mask_of.resize(st.size());
+    for (std::size_t i = 0; i < st.size(); ++i) mask_of[i] = located[slot[i]];
+  }
   std::vector<std::array<double, 2>> px(st.size());
   std::map<double, std::size_t> lead_index;
   for (std::size_t i = 0; i < leads.size(); ++i) lead_index.emplace(leads[i], i);
@@ -92,6 +115,11 @@ StationVerification verify_stations(const StationTable& t, const raster::Grid& g
       }
     }
     for (std::size_t i = 0; i < mine.size(); ++i) out.per_lead[li].add(f[i], t.value[mine[i].second]);
+    if (masks != nullptr) {
+      MaskAccumulator acc(thresholds);
+      for (std::size_t i = 0; i < mine.size(); ++i) acc.add(mask_of[mine[i].second], f[i], t.value[mine[i].second]);
+      out.per_lead_mask[li] = acc.finish();
+    }
   }));
   tsan_loop.joined();
   for (const auto& s : out.per_lead) out.total.merge(s);  // lead order: the same sums for any thread count

@@ -8,6 +8,7 @@
 
 #include "models/verification.hpp"
 #include "pipeline/steps/met_common.hpp"
+#include "pipeline/steps/met_verify_masks.hpp"
 #include "raster/grid.hpp"
 #include "raster/source.hpp"
 
@@ -18,6 +19,7 @@ struct StationVerification {
   models::ScoreSums total;                  // per_lead merged in order
   std::size_t outside = 0;                  // rows whose station is outside the grid
   std::size_t unknown_lead = 0;             // rows whose lead has no forecast layer
+  std::vector<MaskSums> per_lead_mask;      // with `masks`: per forecast layer, the sums per mask
 };
 
 // `forecasts[i]` is the forecast for lead `leads[i]`; with no leads (one forecast) every row is
@@ -25,10 +27,11 @@ struct StationVerification {
 // is the cell containing it, or with `bilinear` the bilinear value between the four surrounding
 // cell centres (GDAL's convention: missing neighbours left out, edge cells keep their value).
 // Leads are processed in parallel (TBB); the sums do not depend on the thread count. Memory: one
-// strip of about 4 M cells per thread.
+// strip of about 4 M cells per thread. With `masks`, each pair is also summed in the mask containing
+// its station (each distinct location located once).
 StationVerification verify_stations(const StationTable& t, const raster::Grid& grid,
                                     const std::vector<raster::BandSource>& forecasts,
                                     const std::vector<double>& leads, const std::vector<double>& thresholds,
-                                    bool bilinear = false);
+                                    bool bilinear = false, const MaskLabeller* masks = nullptr);
 
 }  // namespace qinling::pipeline::steps

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "models/verification.hpp"
 
@@ -138,4 +139,43 @@ TEST(Verification, FractionsSkillScoreByHand) {
   // No event in either field: undefined.
   const float zeros[9] = {};
   EXPECT_TRUE(std::isnan(fss(fss_sums(zeros, zeros, 3, 3, {0.5}, {3})[0])));
+}
+
+// The same 3 × 3 case split by the label of the centre cell: label 0 the left column, −1 (nowhere) the
+// bottom-right corner, 1 the rest. Left column with n = 3: (0,0) Pf = Po = 1/4; (1,0) Pf = Po = 1/6;
+// (2,0) Pf = 0, Po = 1/4. The windows reach across labels, so labels 0 and 1 add up to the whole
+// minus the unlabelled corner (Pf = 0, Po = 1/4).
+TEST(Verification, FractionsSkillScoreSumsByLabelAddUp) {
+  const float f[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0}, o[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0};
+  const std::int32_t labels[9] = {0, 1, 1, 0, 1, 1, 0, 1, -1};
+  const FssTables t = fss_tables(f, o, 3, 3, 0.5);
+  const FssSums whole = fss_window_sums(t, 3, 0, 3);
+  // Two row blocks, as the step runs them, merged per label.
+  FssSums whole_top, whole_rest;
+  auto top = fss_window_sums_by_label(t, 3, 0, 1, labels, &whole_top),
+       rest = fss_window_sums_by_label(t, 3, 1, 3, labels, &whole_rest);
+  // The whole from the same pass, bit for bit as fss_window_sums.
+  whole_top.merge(whole_rest);
+  FssSums split = fss_window_sums(t, 3, 0, 1);
+  split.merge(fss_window_sums(t, 3, 1, 3));
+  EXPECT_EQ(whole_top.n, split.n);
+  EXPECT_EQ(whole_top.sum_d2, split.sum_d2);
+  EXPECT_EQ(whole_top.sum_f2, split.sum_f2);
+  EXPECT_EQ(whole_top.sum_o2, split.sum_o2);
+  ASSERT_EQ(top.size(), 2u);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(top[0].first, 0);
+  EXPECT_EQ(top[1].first, 1);
+  FssSums l0 = top[0].second, l1 = top[1].second;
+  l0.merge(rest[0].second);
+  l1.merge(rest[1].second);
+  EXPECT_EQ(l0.n, 3);
+  EXPECT_EQ(l0.window, 3);
+  EXPECT_NEAR(l0.sum_d2, 1.0 / 16, 1e-15);
+  EXPECT_NEAR(l0.sum_f2, 1.0 / 16 + 1.0 / 36, 1e-15);
+  EXPECT_NEAR(l0.sum_o2, 2.0 / 16 + 1.0 / 36, 1e-15);
+  EXPECT_EQ(l0.n + l1.n + 1, whole.n);
+  EXPECT_NEAR(l0.sum_d2 + l1.sum_d2 + 1.0 / 16, whole.sum_d2, 1e-15);
+  EXPECT_NEAR(l0.sum_f2 + l1.sum_f2, whole.sum_f2, 1e-15);
+  EXPECT_NEAR(l0.sum_o2 + l1.sum_o2 + 1.0 / 16, whole.sum_o2, 1e-15);
 }

@@ -58,6 +58,20 @@ TEST(TileJournal, RecordsSurviveAReopenATornTailIsDroppedAndOtherSettingsStartAf
   EXPECT_FALSE(fs::exists(path));
 }
 
+TEST(TileJournal, AppendsAreFlushedInBatchesNotPerTile) {
+  test::TempDir tmp;
+  const int n = 2 * TileJournal::kSyncRecords + 10;
+  {
+    TileJournal j(tmp / "j", "ramp=a");
+    for (int i = 0; i < n; ++i) j.record("WebMercatorQuad", pack_tile(14, i, 0), std::uint64_t(i), "tile");
+    EXPECT_EQ(j.syncs(), 2);  // the last 10 records: on destruction (a failed run keeps its journal)
+    j.record("WebMercatorQuad", pack_tile(15, 0, 0), 1, std::string(TileJournal::kSyncBytes, 'x'));
+    EXPECT_EQ(j.syncs(), 3) << "a batch also ends at kSyncBytes";
+  }
+  TileJournal j(tmp / "j", "ramp=a");
+  EXPECT_EQ(j.recovered_records(), n + 1);
+}
+
 TEST(TileManifest, RoundTripsAndACorruptFileReadsAsNone) {
   test::TempDir tmp;
   TileManifest m;
