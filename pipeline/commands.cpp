@@ -60,10 +60,21 @@ void check_gdal_temporary_folder() {
 int command_run(const std::string& job_file, const RunOptions& options, const CommonFlags& flags,
                 const RecordOptions& record) {
   raster::init_gdal();
-  check_gdal_temporary_folder();
   Progress::install_interrupt_handler();
-  // Under MPI every rank plans; one rank failing (an input missing on its node) stops them all.
-  Plan plan = mpi::collective([&] { return make_plan(job_file, options); });
+  // A run refused before it has a plan (bad job file, missing input) is a failed run in the job store too.
+  Plan plan = [&] {
+    try {
+      check_gdal_temporary_folder();
+      // Under MPI every rank plans; one rank failing (an input missing on its node) stops them all.
+      return mpi::collective([&] { return make_plan(job_file, options); });
+    } catch (const Error& e) {
+      record_planning_failure(job_file, record, e.exit_code(), e.what());
+      throw;
+    } catch (const std::exception& e) {
+      record_planning_failure(job_file, record, 1, e.what());
+      throw;
+    }
+  }();
   // Before anything reads or writes the outputs: a second run on this folder waits or fails.
   std::optional<OutputLock> lock;
   try {

@@ -4,6 +4,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +17,7 @@
 
 #include "models/errors.hpp"
 #include "pipeline/stac_item.hpp"
+#include "pipeline/utf8.hpp"
 
 #ifndef QINLING_VERSION
 #define QINLING_VERSION "0.0.0"
@@ -79,7 +81,48 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
+// The job's name for a file that did not plan: its `job:` value when the text gives one in
+// UTF-8, else the file name (the store's rows end up in JSON, which holds UTF-8 only).
+std::string job_name_of(const std::string& job_file, const std::string& content) {
+  std::string name;
+  try {
+    const YAML::Node root = YAML::Load(content);
+    if (root.IsMap() && root["job"] && root["job"].IsScalar()) name = root["job"].as<std::string>();
+  } catch (const std::exception&) {  // not YAML: the file name below
+  }
+  if (name.empty() || first_non_utf8_line(name) != 0) name = fs::path(job_file).stem().string();
+  if (first_non_utf8_line(name) != 0) name = "(job file not UTF-8)";
+  return name;
+}
+
 }  // namespace
+
+void record_planning_failure(const std::string& job_file, const RecordOptions& options, int exit_code,
+                             const std::string& message) {
+  const std::string path = default_store_path(options.store);
+  if (path == "none") return;
+  try {
+    JobStore store(path);
+    std::int64_t run_id = options.run_id;
+    if (run_id > 0) {
+      if (!store.run(run_id)) throw ProcessingError("run " + std::to_string(run_id) + " is not in the store");
+    } else {
+      std::error_code ec;
+      const std::string file = fs::absolute(job_file, ec).lexically_normal().string();
+      const std::string content = read_file(job_file);
+      const std::string name = job_name_of(job_file, content);
+      const auto known = store.job(name);
+      // A stored job keeps its file: a broken edit run by hand must not replace what a schedule runs.
+      const std::int64_t job_id =
+          known && known->name == name ? known->id : store.upsert_job(name, file, content, sha256_text(content));
+      run_id = store.create_run(job_id, "running", JobStore::now(), "run");
+    }
+    store.add_log(run_id, "error", message);
+    store.finish_run(run_id, "failed", exit_code, message);
+  } catch (const std::exception& e) {
+    spdlog::warn("job store unavailable, the failed run is not recorded: {}", e.what());
+  }
+}
 
 std::string sha256_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

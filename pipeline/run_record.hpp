@@ -36,6 +36,13 @@ std::string sha256_text(const std::string& text);
 // files steps reference: sensor profiles, ramps, rules, station tables).
 std::string run_fingerprint(const Plan& plan);
 
+// A run that failed before it had a plan (a bad job file, a missing input, a refused setting):
+// recorded as failed with its exit code and message. A worker's run (options.run_id) is finished;
+// otherwise a run is added to the job named by the file's `job:` (the file name when it has none;
+// an existing job's stored file is left as it was). Never throws: store problems are warned.
+void record_planning_failure(const std::string& job_file, const RecordOptions& options, int exit_code,
+                             const std::string& message);
+
 class RunRecorder {
  public:
   // Never throws for store problems: warns and records nothing (a run must not fail for them).

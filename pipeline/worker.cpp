@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -43,10 +44,25 @@ std::string hostname() {
   return buf;
 }
 
-Child spawn(const WorkerOptions& o, const std::string& store_path, const RunRow& run, const JobRow& job) {
+// Where each run's output is kept until the run ends. Checked before any run is claimed: failing
+// after a claim would leave that run leased, untouched, until its lease expired.
+fs::path log_folder() {
+  std::error_code ec;
+  const fs::path dir = fs::temp_directory_path(ec);
+  if (!ec && ::access(dir.c_str(), W_OK | X_OK) == 0) return dir;
+  const char* tmpdir = std::getenv("TMPDIR");
+  const std::string named = tmpdir != nullptr && *tmpdir != '\0' ? std::string("TMPDIR=") + tmpdir
+                                                                  : "the temporary folder " + dir.string();
+  throw ConfigError(named + ": " + (ec ? "no such folder" : "not writable") +
+                    " (the worker keeps each run's output there until the run ends): create it, or point " +
+                    "TMPDIR at a writable folder");
+}
+
+Child spawn(const WorkerOptions& o, const fs::path& logs, const std::string& store_path, const RunRow& run,
+            const JobRow& job) {
   Child c;
   c.run_id = run.id;
-  c.log_file = (fs::temp_directory_path() /
+  c.log_file = (logs /
                 ("qinling-run-" + std::to_string(run.id) + "-" + std::to_string(::getpid()) + ".log"))
                    .string();
   const std::string id = std::to_string(run.id);
@@ -116,6 +132,7 @@ int command_worker(const WorkerOptions& options, const OpsFlags& flags) {
   const std::string store_path = default_store_path(flags.store);
   if (store_path == "none")
     throw ConfigError("no job store: give --store PATH or set QINLING_STORE to a file");
+  const fs::path logs = log_folder();
   JobStore store(store_path);
   const std::string owner = hostname() + ":" + std::to_string(::getpid());
   std::signal(SIGINT, on_stop_signal);
@@ -142,7 +159,7 @@ int command_worker(const WorkerOptions& options, const OpsFlags& flags) {
         store.finish_run(run->id, "failed", 2, "the job of this run is no longer in the store");
         continue;
       }
-      children.push_back(spawn(o, store_path, *run, *job));
+      children.push_back(spawn(o, logs, store_path, *run, *job));
     }
     const auto now = std::chrono::steady_clock::now();
     for (auto it = children.begin(); it != children.end();) {

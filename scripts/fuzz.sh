@@ -6,7 +6,9 @@
 #   --seconds N   time per target (default 60; QINLING_FUZZ_SECONDS)
 #   --merge       add the new interesting inputs to tests/fuzz/corpus (minimised with -merge=1)
 #   TARGET        job_plan rules stations cron tile_router (default: all)
-# Build folder: QINLING_FUZZ_BUILD_DIR (default build-fuzz beside the sources).
+# Build folder: QINLING_FUZZ_BUILD_DIR (default build-fuzz beside the sources); the clang folder of
+# `scripts/test.sh --sanitize` (build-asan-clang, configured with QINLING_FUZZ) works too, which is
+# how CI fuzzes job_plan and stations without building the whole pipeline twice.
 # QINLING_FUZZ_SEED=N fixes libFuzzer's seed, so a CI run explores the same inputs every time (a
 # gate must not fail at random); leave it unset for exploratory runs.
 set -euo pipefail
@@ -31,6 +33,8 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     -DQINLING_FUZZ=ON -DQINLING_SANITIZE=address,undefined -DQINLING_BUILD_TESTS=OFF -DQINLING_BUILD_BENCH=OFF \
     $(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
+grep -q '^QINLING_FUZZ:BOOL=ON' "$BUILD_DIR/CMakeCache.txt" ||
+  { echo "fuzz: $BUILD_DIR was not configured with -DQINLING_FUZZ=ON (clang): use another QINLING_FUZZ_BUILD_DIR" >&2; exit 2; }
 cmake --build "$BUILD_DIR" --parallel "$(nproc)" --target "${TARGETS[@]/#/fuzz_}"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/qinling-fuzz-run-XXXXXX")

@@ -18,6 +18,7 @@
 #include <random>
 #include <thread>
 
+#include "pipeline/job_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace qinling::test;
@@ -40,6 +41,21 @@ std::string three_outputs_job() {
          "  - {from: slope, path: slope.tif, format: cog}\n";
 }
 const std::vector<std::string> kOutputs = {"ndvi.tif", "ndwi.tif", "slope.tif"};
+
+unsigned small_scene_value(int band, int x, int y) { return 1000u + unsigned(band * 500 + x * 11 + y * 3); }
+
+// A quick job for the job-store faults: NDVI of a 64×64 scene written beside the job file.
+std::string small_job(const TempDir& dir) {
+  if (!fs::exists(dir / "scene.tif")) make_raster(dir / "scene.tif", 64, 64, 4, small_scene_value);
+  return "job: small\ninputs:\n  scene: {path: scene.tif, bands: {red: 3, nir: 4}}\nsteps:\n"
+         "  - {id: ndvi, kind: index.ndvi, input: scene}\noutputs:\n"
+         "  - {from: ndvi, path: out/ndvi.tif, format: gtiff}\n";
+}
+
+std::vector<qinling::pipeline::RunRow> store_runs(const std::string& store) {
+  qinling::pipeline::JobStore s(store);
+  return s.runs(std::nullopt);
+}
 
 bool is_temporary(const std::string& name) {
   return name.find(".partial") != std::string::npos || name.find(".staging") != std::string::npos ||
@@ -133,6 +149,75 @@ TEST(Faults, MissingTemporaryFolder) {
   EXPECT_NE(r.output.find("CPL_TMPDIR=" + (dir / "no/such/tmp") + ": no such folder"), std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(dir / "c"));
+}
+
+TEST(Faults, WorkerRefusesAMissingTemporaryFolderBeforeClaimingARun) {
+  TempDir dir;
+  write_text(dir / "job.yaml", small_job(dir));
+  const std::string store = " --store " + (dir / "jobs.db");
+  auto r = run_qinling("submit " + (dir / "job.yaml") + store);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The worker keeps each run's output under TMPDIR: a missing one is refused (exit 2, named).
+  r = run_command("TMPDIR=" + (dir / "no/such/tmp") + " " + QINLING_BIN + " worker --once --poll 0.1" + store);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("TMPDIR=" + (dir / "no/such/tmp") + ": no such folder"), std::string::npos) << r.output;
+  // Before any claim: the run is still queued (not leased), and a worker with a usable TMPDIR runs it.
+  auto runs = store_runs(dir / "jobs.db");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].state, "queued");
+  EXPECT_EQ(runs[0].lease_owner, "");
+  r = run_command("TMPDIR=" + dir.path().string() + " " + QINLING_BIN + " worker --once --poll 0.1" + store);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  runs = store_runs(dir / "jobs.db");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].state, "succeeded") << runs[0].message;
+  EXPECT_TRUE(fs::exists(dir / "out/ndvi.tif"));
+}
+
+TEST(Faults, RunsFailingWhilePlanningAreRecordedAsFailed) {
+  TempDir dir;
+  const std::string db = dir / "jobs.db";
+  // By hand, a file that is not YAML: a failed run of a job named after the file, with the message.
+  write_text(dir / "broken.yaml", "job: [unclosed\nsteps: {\n");
+  auto r = run_qinling("run " + (dir / "broken.yaml") + " --store " + db);
+  ASSERT_EQ(r.exit_code, 2) << r.output;
+  auto runs = store_runs(db);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].job_name, "broken");
+  EXPECT_EQ(runs[0].state, "failed");
+  EXPECT_EQ(runs[0].exit_code, 2);
+  EXPECT_NE(runs[0].message.find("broken.yaml:"), std::string::npos) << runs[0].message;
+  // Through a worker: a submitted job whose input is gone when the run starts. The run records its
+  // own error (the whole message), not only the worker's "the run process exited with code 2".
+  const std::string job = small_job(dir);
+  write_text(dir / "job.yaml", job);
+  r = run_qinling("submit " + (dir / "job.yaml") + " --store " + db);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  fs::rename(dir / "scene.tif", dir / "moved.tif");
+  r = run_command("TMPDIR=" + dir.path().string() + " " + QINLING_BIN + " worker --once --poll 0.1 --store " + db);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  runs = store_runs(db);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].job_name, "small");
+  EXPECT_EQ(runs[0].state, "failed");
+  EXPECT_EQ(runs[0].exit_code, 2);
+  EXPECT_NE(runs[0].message.find(dir / "scene.tif"), std::string::npos) << runs[0].message;
+  EXPECT_EQ(runs[0].message.rfind("the run process", 0), std::string::npos) << runs[0].message;
+  // A broken edit of the stored job run by hand: a failed run of that job; the store keeps the
+  // submitted file (a schedule still runs what was submitted).
+  write_text(dir / "job.yaml", "job: small\ninputs: 3\n");
+  r = run_qinling("run " + (dir / "job.yaml") + " --store " + db);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  runs = store_runs(db);
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].job_name, "small");
+  EXPECT_EQ(runs[0].state, "failed");
+  EXPECT_EQ(runs[0].job_id, runs[1].job_id);
+  qinling::pipeline::JobStore s(db);
+  EXPECT_EQ(s.job("small")->content, job);
+  // --store none records nothing.
+  EXPECT_EQ(run_qinling("run " + (dir / "broken.yaml") + " --store none").exit_code, 2);
+  EXPECT_EQ(store_runs(db).size(), 3u);
 }
 
 TEST(Faults, InputRemovedMidRun) {
