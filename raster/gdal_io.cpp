@@ -1,12 +1,17 @@
 #include "raster/gdal_io.hpp"
 
 #include <cpl_conv.h>
+#include <gdal_alg.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <mutex>
 
 namespace qinling::raster {
+
+void TransformerFree::operator()(void* t) const noexcept {
+  if (t) GDALDestroyTransformer(t);
+}
 
 void DatasetCloser::operator()(GDALDataset* ds) const noexcept {
   if (ds != nullptr) GDALClose(GDALDataset::ToHandle(ds));

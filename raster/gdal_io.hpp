@@ -18,6 +18,13 @@ struct DatasetCloser {
 // The only owning handle to a GDAL dataset we use: move-only, closes on destruction.
 using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
 
+// A GDAL transformer (GDALCreateGenImgProjTransformer2 and friends), destroyed with
+// GDALDestroyTransformer.
+struct TransformerFree {
+  void operator()(void* t) const noexcept;
+};
+using TransformerPtr = std::unique_ptr<void, TransformerFree>;
+
 // Registers GDAL drivers and sets process-wide defaults once; safe to call repeatedly.
 void init_gdal();
 

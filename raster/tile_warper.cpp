@@ -12,12 +12,7 @@
 namespace qinling::raster {
 namespace {
 
-struct TransformerFree {
-  void operator()(void* t) const noexcept {
-    if (t) GDALDestroyTransformer(t);
-  }
-};
-using Transformer = std::unique_ptr<void, TransformerFree>;
+using Transformer = TransformerPtr;  // raster/gdal_io.hpp
 
 struct WarpOptionsFree {
   void operator()(GDALWarpOptions* w) const noexcept { GDALDestroyWarpOptions(w); }
