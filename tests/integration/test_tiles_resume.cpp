@@ -24,22 +24,14 @@ namespace {
 namespace fs = std::filesystem;
 
 void write_layer(const std::string& path, bool changed) {
-  GDALAllRegister();
-  const int w = 1300, h = 1300;
-  GDALDataset* ds = GetGDALDriverManager()->GetDriverByName("GTiff")->Create(path.c_str(), w, h, 1, GDT_Float32, nullptr);
-  double gt[6] = {19050, 30, 0, 3773310, 0, -30};
-  ds->SetGeoTransform(gt);
-  OGRSpatialReference srs;
-  srs.importFromEPSG(4547);
-  ds->SetSpatialRef(&srs);
-  std::vector<float> v(std::size_t(w) * h);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      v[std::size_t(y) * w + x] = changed && x >= 700 && x < 1200 && y >= 100 && y < 600
-                                      ? 0.9f
-                                      : float(0.8 * std::sin(x * 0.013) * std::cos(y * 0.017));
-  EXPECT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, w, h, v.data(), w, h, GDT_Float32, 0, 0, nullptr), CE_None);
-  GDALClose(ds);
+  make_float_layer(
+      path, 1300, 1300,
+      [changed](int x, int y) {
+        return changed && x >= 700 && x < 1200 && y >= 100 && y < 600
+                   ? 0.9f
+                   : float(0.8 * std::sin(x * 0.013) * std::cos(y * 0.017));
+      },
+      false);
 }
 
 std::map<std::string, std::string> snapshot(const fs::path& out) {

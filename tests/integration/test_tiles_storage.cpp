@@ -22,25 +22,12 @@ namespace fs = std::filesystem;
 // time) and blanks a corner strip to nodata (tiles that vanish), so every re-run replaces images
 // and deletes rows.
 void write_layer(const std::string& path, int k) {
-  GDALAllRegister();
-  const int w = 700, h = 700;
-  GDALDataset* ds = GetGDALDriverManager()->GetDriverByName("GTiff")->Create(path.c_str(), w, h, 1, GDT_Float32, nullptr);
-  double gt[6] = {19050, 30, 0, 3773310, 0, -30};
-  ds->SetGeoTransform(gt);
-  OGRSpatialReference srs;
-  srs.importFromEPSG(4547);
-  ds->SetSpatialRef(&srs);
-  std::vector<float> v(std::size_t(w) * h);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      float f = float(0.8 * std::sin(x * 0.013) * std::cos(y * 0.017));
-      if (k > 0 && x >= 60 + 150 * k && x < 260 + 150 * k && y >= 80 + 100 * k && y < 280 + 100 * k) f = 0.1f * float(k);
-      if (k > 0 && x < 100 && y < 120 * k) f = NAN;
-      v[std::size_t(y) * w + x] = f;
-    }
-  ds->GetRasterBand(1)->SetNoDataValue(NAN);
-  EXPECT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, w, h, v.data(), w, h, GDT_Float32, 0, 0, nullptr), CE_None);
-  GDALClose(ds);
+  make_float_layer(path, 700, 700, [k](int x, int y) {
+    float f = float(0.8 * std::sin(x * 0.013) * std::cos(y * 0.017));
+    if (k > 0 && x >= 60 + 150 * k && x < 260 + 150 * k && y >= 80 + 100 * k && y < 280 + 100 * k) f = 0.1f * float(k);
+    if (k > 0 && x < 100 && y < 120 * k) f = NAN;
+    return f;
+  });
 }
 
 // Page size, page count, free pages and rows of an MBTiles, read by Python's sqlite3.

@@ -30,23 +30,9 @@ class MemorySink final : public TileSink {
 // A narrow, tall float layer in EPSG:4547 (30 m, 3 x 12 km) with a NaN hole: many rows of tiles.
 std::string make_layer(const std::string& path) {
   init_gdal();
-  const int w = 100, h = 400;
-  GDALDriver* drv = GetGDALDriverManager()->GetDriverByName("GTiff");
-  DatasetPtr ds(drv->Create(path.c_str(), w, h, 1, GDT_Float32, nullptr));
-  double gt[6] = {19050, 30, 0, 3773310, 0, -30};
-  ds->SetGeoTransform(gt);
-  OGRSpatialReference srs;
-  srs.importFromEPSG(4547);
-  ds->SetSpatialRef(&srs);
-  std::vector<float> v(std::size_t(w) * h);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      v[std::size_t(y) * w + x] = (x > 40 && x < 60 && y > 140 && y < 170)
-                                      ? NAN
-                                      : float(0.8 * std::sin(x * 0.07) * std::cos(y * 0.05));
-  ds->GetRasterBand(1)->SetNoDataValue(NAN);
-  EXPECT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, w, h, v.data(), w, h, GDT_Float32, 0, 0, nullptr),
-            CE_None);
+  test::make_float_layer(path, 100, 400, [](int x, int y) {
+    return (x > 40 && x < 60 && y > 140 && y < 170) ? NAN : float(0.8 * std::sin(x * 0.07) * std::cos(y * 0.05));
+  });
   return path;
 }
 

@@ -172,4 +172,25 @@ double field(const std::string& out, const std::string& key) {
   return std::stod(out.substr(p + key.size() + 1));
 }
 
+void make_float_layer(const std::string& path, int width, int height, const std::function<float(int x, int y)>& value,
+                      bool nan_nodata) {
+  GDALAllRegister();
+  GDALDataset* ds =
+      GetGDALDriverManager()->GetDriverByName("GTiff")->Create(path.c_str(), width, height, 1, GDT_Float32, nullptr);
+  ASSERT_NE(ds, nullptr) << path;
+  double gt[6] = {19050, 30, 0, 3773310, 0, -30};  // the sample scene's corner (108.9E 33.9N region)
+  ds->SetGeoTransform(gt);
+  OGRSpatialReference srs;
+  srs.importFromEPSG(4547);
+  ds->SetSpatialRef(&srs);
+  std::vector<float> v(std::size_t(width) * height);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) v[std::size_t(y) * width + x] = value(x, y);
+  if (nan_nodata) ds->GetRasterBand(1)->SetNoDataValue(NAN);
+  EXPECT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, width, height, v.data(), width, height, GDT_Float32, 0, 0,
+                                           nullptr),
+            CE_None);
+  GDALClose(ds);
+}
+
 }  // namespace qinling::test

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,4 +59,8 @@ namespace qinling::test {
 // `nodata` < 0 means none. Tiled 256 unless `striped`.
 void make_raster(const std::string& path, int width, int height, int bands,
                  unsigned (*value)(int band, int x, int y), int nodata = -1, bool striped = false);
+// Writes a Float32 GeoTIFF at the sample scene's corner (EPSG:4547, 30 m) whose pixel (x,y) is
+// value(x, y); `nan_nodata` marks NaN as the band's nodata. Used by the tile tests.
+void make_float_layer(const std::string& path, int width, int height, const std::function<float(int x, int y)>& value,
+                      bool nan_nodata = true);
 }  // namespace qinling::test
